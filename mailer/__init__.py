@@ -1,0 +1,5 @@
+"""Newsletter distribution service."""
+
+from mailer.celery import app as celery_app
+
+__all__ = ["celery_app"]

@@ -1,0 +1,65 @@
+"""The Celery app. Worker and beat read the same environment as the web app.
+
+Settings follow DESIGN.md's send-pipeline invariants: tasks are acknowledged
+late and re-delivered if a worker dies, each worker takes one task at a time,
+results are ignored (progress is read from the database), and tasks carry ids.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailer.settings")
+
+app = Celery("mailer")
+
+
+def _broker_options(broker_url: str, broker_dir: Path) -> dict[str, object]:
+    if broker_url.startswith("filesystem"):
+        # kombu's file-system transport: one folder of message files, shared by
+        # every process on this machine. The reconciler covers its weak crash semantics.
+        for sub in ("queue", "processed"):
+            (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(broker_dir / "queue"),
+            "data_folder_out": str(broker_dir / "queue"),
+            "processed_folder": str(broker_dir / "processed"),
+            "store_processed": False,
+        }
+    # Redis re-delivers an unacknowledged task after this; our batches last seconds.
+    return {"visibility_timeout": 3600}
+
+
+@app.on_configure.connect
+def configure(sender: Celery, **_: object) -> None:
+    """Read Django settings only when Celery first needs its configuration."""
+    from django.conf import settings
+
+    sender.conf.update(
+        broker_url=settings.CELERY_BROKER_URL,
+        broker_transport_options=_broker_options(settings.CELERY_BROKER_URL, settings.BROKER_DIR),
+        broker_connection_retry_on_startup=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_serializer="json",
+        accept_content=["json"],
+        timezone=settings.TIME_ZONE,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "reconcile-sends": {
+                "task": "mailer.sending.tasks.reconcile",
+                "schedule": timedelta(seconds=60),
+            },
+        },
+        beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
+    )
+
+
+app.autodiscover_tasks(["mailer.sending"])

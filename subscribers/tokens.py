@@ -1,0 +1,43 @@
+"""Signed tokens in links and addresses of every email.
+
+Tokens are HMAC-signed with SECRET_KEY (``django.core.signing``) and name both the
+recipient and the list, so a token can neither be guessed nor moved to another
+address (RFC 8058 §3.1). Each purpose has its own salt: an unsubscribe token is
+not a preferences token.
+"""
+
+from __future__ import annotations
+
+from django.core import signing
+
+UNSUBSCRIBE_SALT = "subscribers.unsubscribe.v1"
+PREFERENCES_SALT = "subscribers.preferences.v1"
+
+
+class BadToken(Exception):
+    """The token was tampered with, truncated, or made for another purpose."""
+
+
+def unsubscribe_token(subscriber_id: int, list_id: int | None) -> str:
+    return signing.dumps([subscriber_id, list_id or 0], salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str) -> tuple[int, int | None]:
+    """Return (subscriber_id, list_id or None). Raises BadToken. Never expires:
+    an old email's unsubscribe link must keep working."""
+    try:
+        sub_id, list_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise BadToken("invalid unsubscribe token") from None
+    return int(sub_id), (int(list_id) or None)
+
+
+def preferences_token(subscriber_id: int) -> str:
+    return signing.dumps(subscriber_id, salt=PREFERENCES_SALT, compress=True)
+
+
+def preferences_token_read(token: str, *, max_age_days: int = 365) -> int:
+    try:
+        return int(signing.loads(token, salt=PREFERENCES_SALT, max_age=max_age_days * 86400))
+    except (signing.BadSignature, ValueError, TypeError):
+        raise BadToken("invalid or expired preferences link") from None
