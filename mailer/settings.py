@@ -132,6 +132,8 @@ SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0.0, minimum=0.0)  # 0 = unlimited
 SEND_ERROR_BUDGET = env_float("SEND_ERROR_BUDGET", 0.2, minimum=0.0)
 SINK_DIR = Path(env_str("SINK_DIR", str(VAR_DIR / "sink")))
+# The sink mailbox page is open to anyone in development (it holds only demo mail).
+SINK_PAGES_PUBLIC = env_bool("SINK_PAGES_PUBLIC", DEBUG)
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

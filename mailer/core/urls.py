@@ -1,1 +1,8 @@
-urlpatterns: list[object] = []
+from django.urls import path
+
+from mailer.core import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+]

@@ -48,7 +48,7 @@ class SinkServer:
         self.port = port
         self.controller = Controller(handler or StoreHandler(directory), hostname=host, port=port,
                                      data_size_limit=10 * 1024 * 1024,
-                                     server_kwargs={"decode_data": False})
+                                     decode_data=False)
 
     def start(self) -> SinkServer:
         self.controller.start()
