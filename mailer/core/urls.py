@@ -4,5 +4,4 @@ from mailer.core import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("healthz", views.health, name="health"),
 ]
