@@ -3,45 +3,15 @@ and nothing changes for a report that cannot prove which of our deliveries it is
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from bounce_fixtures import RCPT, fixture
 
 from mailer.bounces.models import BounceEvent
 from mailer.bounces.parsing import report_parse
 from mailer.bounces.processing import bounce_process
-from mailer.issues.models import Issue, IssueVariant
-from mailer.sending.mime import message_id_for
-from mailer.sending.models import Delivery, Send
+from mailer.sending.models import Delivery
 from mailer.sending.verp import verp_address
-from subscribers.models import MailingList, Subscriber, Subscription, Suppression, email_hash
-
-FIXTURES = Path(__file__).parent / "fixtures"
-RCPT = "aigerim.bekova@partner-ngo.example.org"
-
-
-def fixture(name: str, delivery: Delivery | None = None, *, verp: str | None = None,
-            msgid: str | None = None) -> bytes:
-    text = (FIXTURES / name).read_text()
-    if delivery is not None:
-        verp = verp or verp_address(delivery.pk)
-        msgid = msgid or message_id_for(delivery.send_id, delivery.subscriber_id or 0)
-    return (text.replace("{VERP}", verp or "bounces@news.example.org")
-            .replace("{RCPT}", RCPT).replace("{MSGID}", msgid or "<x@elsewhere.example>")
-            .replace("\n", "\r\n").encode())
-
-
-@pytest.fixture
-def delivery(db: None) -> Delivery:
-    subscriber = Subscriber.objects.create(email=RCPT, email_hash=email_hash(RCPT), name="Aigerim")
-    mlist = MailingList.objects.create(slug="partners", name="Partners")
-    Subscription.objects.create(subscriber=subscriber, mailing_list=mlist, status="confirmed")
-    issue = Issue.objects.create(slug="issue-3", title="Issue 3")
-    variant = IssueVariant.objects.create(issue=issue, language="en", source_markdown="# x",
-                                          subject="Issue 3")
-    send = Send.objects.create(issue=issue, status=Send.Status.DONE)
-    return Delivery.objects.create(send=send, subscriber=subscriber, email=RCPT, variant=variant,
-                                   status=Delivery.Status.SENT)
+from subscribers.models import Subscription, Suppression, email_hash
 
 
 def suppressed(reason: str) -> bool:
