@@ -135,6 +135,10 @@ SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=10)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0.0, minimum=0.0)  # 0 = unlimited
 SEND_ERROR_BUDGET = env_float("SEND_ERROR_BUDGET", 0.2, minimum=0.0)
+# DKIM signing (RFC 6376) is on when a private key file is given.
+DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR", "news")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN", MAIL_DOMAIN)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
 SOFT_BOUNCE_WINDOW_DAYS = env_int("SOFT_BOUNCE_WINDOW_DAYS", 30, minimum=1)
 SINK_DIR = Path(env_str("SINK_DIR", str(VAR_DIR / "sink")))
