@@ -8,7 +8,7 @@ COPY subscribers ./subscribers
 COPY templates ./templates
 COPY examples ./examples
 COPY manage.py ./
-RUN pip install --no-cache-dir ".[prod]" && mkdir -p /srv/var && useradd --system app \
+RUN pip install --no-cache-dir -e ".[prod]" && mkdir -p /srv/var && useradd --system app \
     && chown app /srv/var
 USER app
 EXPOSE 8000
