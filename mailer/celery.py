@@ -22,12 +22,13 @@ def _broker_options(broker_url: str, broker_dir: Path) -> dict[str, object]:
     if broker_url.startswith("filesystem"):
         # kombu's file-system transport: one folder of message files, shared by
         # every process on this machine. The reconciler covers its weak crash semantics.
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (broker_dir / sub).mkdir(parents=True, exist_ok=True)
         return {
             "data_folder_in": str(broker_dir / "queue"),
             "data_folder_out": str(broker_dir / "queue"),
             "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
             "store_processed": False,
         }
     # Redis re-delivers an unacknowledged task after this; our batches last seconds.
