@@ -138,8 +138,10 @@ class Command(BaseCommand):
         log = settings.VAR_DIR / "worker.log"
         cmd = [sys.executable, "-m", "celery", "-A", "mailer", "worker", "-B", "-c", "2",
                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
-               "-s", str(settings.VAR_DIR / "celerybeat-schedule"), "-f", str(log)]
-        worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env=os.environ.copy())
+               "-s", str(settings.VAR_DIR / "celerybeat-schedule")]
+        with log.open("ab") as log_file:
+            worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env={**os.environ, "LOG_LEVEL": "INFO"},
+                                      stdout=log_file, stderr=subprocess.STDOUT)
         time.sleep(2)
         if worker.poll() is not None:
             raise CommandError(f"the Celery worker exited at start (code {worker.returncode}); "
