@@ -147,7 +147,7 @@ SINK_PAGES_PUBLIC = env_bool("SINK_PAGES_PUBLIC", DEBUG)
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "pyamqp",
                                                  "memory"}:
     raise ConfigError(
