@@ -10,6 +10,8 @@ urlpatterns = [
     path("sink/", include("mailer.sink.urls")),
     path("healthz", core_views.health, name="health"),
     path("", include("mailer.web.urls")),
+    path("", include("mailer.issues.urls")),
+    path("", include("subscribers.urls")),
     path("", include("mailer.core.urls")),
 ]
 

@@ -55,3 +55,23 @@ class IssueVariant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issue} [{self.language}]"
+
+
+class LayoutTemplate(models.Model):
+    """A staff-uploaded email layout (MJML + Jinja2). It is validated in the admin form
+    (``mailer.rendering.layouts.layout_validate``) before it can be saved, so a stored
+    layout is one that compiled; issues pick it with ``layout: <name>`` in front matter."""
+
+    name = models.SlugField(max_length=100, unique=True,
+                            help_text="Issues use it with 'layout: NAME' in their front matter.")
+    description = models.CharField(max_length=300, blank=True)
+    source = models.TextField(help_text="MJML with Jinja2 slots; see docs/issue-format.md.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -10,8 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from mailer.issues.models import Issue, IssueVariant
-from mailer.rendering import ChromeContext, CompiledEmail, MergeTemplate, compile_issue, parse_issue
+from mailer.issues.models import Issue, IssueVariant, LayoutTemplate
+from mailer.rendering import (
+    ChromeContext,
+    CompiledEmail,
+    Finding,
+    MergeTemplate,
+    ParsedIssue,
+    RenderError,
+    compile_issue,
+    parse_issue,
+)
 
 VARIANT_SUFFIX = re.compile(r"\.([a-z]{2})\.md$")
 
@@ -79,8 +88,7 @@ def variant_compiled(variant: IssueVariant) -> CompiledEmail:
             text=MergeTemplate.parse(variant.compiled_text),
             findings=[],
         )
-    compiled = compile_issue(parse_issue(variant.source_markdown), language=variant.language,
-                             context=chrome_context())
+    compiled = variant_compile(variant)
     IssueVariant.objects.filter(pk=variant.pk, revision=variant.revision).update(
         compiled_html=compiled.html.source,
         compiled_text=compiled.text.source,
@@ -95,3 +103,47 @@ def variant_for_language(issue: Issue, language: str) -> IssueVariant:
     """The recipient's language variant, else the issue's default language."""
     variants = {v.language: v for v in issue.variants.all()}
     return variants.get(language) or variants.get(issue.default_language) or next(iter(variants.values()))
+
+
+def variant_compile(variant: IssueVariant) -> CompiledEmail:
+    """Compile ``variant`` now (no cache), with its layout template if it names one."""
+    parsed = parse_issue(variant.source_markdown)
+    layout, layout_name = layout_for(parsed)
+    return compile_issue(parsed, language=variant.language, context=chrome_context(),
+                         layout=layout, layout_name=layout_name)
+
+
+def layout_for(parsed: ParsedIssue) -> tuple[str | None, str]:
+    """(layout source or None for the default, its name). Raises ``RenderError`` if the
+    front matter names a layout that does not exist or is switched off."""
+    if not parsed.meta.layout:
+        return None, "layout.mjml.j2"
+    layout = LayoutTemplate.objects.filter(name=parsed.meta.layout, is_active=True).first()
+    if layout is None:
+        raise RenderError([Finding(
+            "error", "layout-missing",
+            f"layout: {parsed.meta.layout!r} is not an active layout template; remove the line "
+            "to use the default layout, or upload the layout in the admin")])
+    return layout.source, f"layout {layout.name!r}"
+
+
+def web_version_url(issue: Issue, language: str) -> str:
+    """The public web version; the sending code uses exactly this URL as ``web_url``."""
+    return f"{settings.SITE_URL}/archive/{issue.slug}/{language}/"
+
+
+def preview_values(issue: Issue, language: str) -> dict[str, str]:
+    """Merge values for previews and the web version: no recipient, so no personal links."""
+    site = settings.SITE_URL
+    return {
+        "first_name": "", "name": "", "email": "", "organisation": "",
+        "unsubscribe_url": f"{site}/archive/", "preferences_url": f"{site}/archive/",
+        "web_url": web_version_url(issue, language),
+    }
+
+
+def layout_changed(layout: LayoutTemplate) -> int:
+    """Mark the compiled email of every variant that names ``layout`` as stale, so the
+    next send or preview compiles it with the new layout. Returns how many were marked."""
+    pattern = rf"(?m)^layout:\s*['\"]?{re.escape(layout.name)}['\"]?\s*$"
+    return IssueVariant.objects.filter(source_markdown__regex=pattern).update(compiled_revision=0)

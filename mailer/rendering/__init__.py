@@ -8,6 +8,11 @@ Public contract (used by ``mailer.issues`` and ``mailer.sending``; keep it stabl
 - ``CompiledEmail.html`` / ``.text`` are ``MergeTemplate``s: compiled output with
   per-recipient merge tags (``{{ first_name }}``, ``{{ unsubscribe_url }}``...)
   still in place. ``MergeTemplate.render(values)`` fills them (HTML-escaped for HTML).
+
+Modules: ``blocks`` (Markdown -> ``block_types``), ``inline`` (inline HTML/text, links,
+sanitiser), ``mjml_build`` (Jinja2 -> MJML -> HTML), ``text_build`` (text part),
+``mjml_structure`` (MJML nesting and allow-lists),
+``checks`` (STANDARDS checks), ``layouts`` (custom layout validation), ``merge``.
 """
 
 from mailer.rendering.core import (
@@ -22,6 +27,7 @@ from mailer.rendering.core import (
     compile_issue,
     parse_issue,
 )
+from mailer.rendering.merge import MergeField
 
 __all__ = [
     "MERGE_FIELDS",
@@ -29,6 +35,7 @@ __all__ = [
     "CompiledEmail",
     "Finding",
     "IssueMeta",
+    "MergeField",
     "MergeTemplate",
     "ParsedIssue",
     "RenderError",

@@ -125,7 +125,7 @@ class MergeShield:
         pattern = re.compile(rf"mf{self.nonce}x(\d+)z")
         return pattern.sub(lambda m: self.fields[int(m.group(1))].tag, text)
 
-    def restore_plain(self, text: str, *, escape: bool) -> str:
+    def restore_plain(self, text: str) -> str:
         """Placeholders -> the field's default (for derived values such as the preheader)."""
         pattern = re.compile(rf"mf{self.nonce}x(\d+)z")
         return pattern.sub(lambda m: self.fields[int(m.group(1))].default, text)

@@ -1,0 +1,67 @@
+"""Admin for issues and staff-uploaded layout templates (validated before saving)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+
+from mailer.issues.models import Issue, IssueVariant, LayoutTemplate
+from mailer.issues.services import layout_changed
+from mailer.rendering.layouts import layout_validate
+
+
+class LayoutTemplateForm(forms.ModelForm):
+    class Meta:
+        model = LayoutTemplate
+        fields = ["name", "description", "source", "is_active"]
+        widgets = {"source": forms.Textarea(attrs={"rows": 30, "cols": 100,
+                                                   "spellcheck": "false"})}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        source = cleaned.get("source")
+        if source:
+            name = cleaned.get("name") or "layout"
+            problems = layout_validate(source, name=name)
+            if problems:
+                raise forms.ValidationError(
+                    [f.message for f in problems]
+                    + ["The layout was not saved; fix the problems above and save again."])
+        return cleaned
+
+
+@admin.register(LayoutTemplate)
+class LayoutTemplateAdmin(admin.ModelAdmin):
+    form = LayoutTemplateForm
+    list_display = ["name", "description", "is_active", "updated_at"]
+    list_filter = ["is_active"]
+
+    def save_model(self, request: Any, obj: LayoutTemplate, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        layout_changed(obj)
+
+
+class IssueVariantInline(admin.StackedInline):
+    model = IssueVariant
+    extra = 0
+    fields = ["language", "subject", "preheader", "from_name", "source_markdown", "revision",
+              "compiled_revision", "render_warnings"]
+    readonly_fields = ["revision", "compiled_revision", "render_warnings"]
+
+
+@admin.register(Issue)
+class IssueAdmin(admin.ModelAdmin):
+    list_display = ["title", "number", "date", "default_language", "status"]
+    search_fields = ["title", "slug"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [IssueVariantInline]
+
+    def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
+        # A changed source is a new revision: the cached compiled email is then stale.
+        for variant_form in formset.forms:
+            if "source_markdown" in getattr(variant_form, "changed_data", []) \
+                    and variant_form.instance.pk:
+                variant_form.instance.revision += 1
+        super().save_formset(request, form, formset, change)

@@ -1,0 +1,107 @@
+"""Blocks -> MJML through sandboxed Jinja2 templates (templates/email/), then HTML.
+
+Content reaches the templates only as values (sanitised ``Markup`` or plain text that
+autoescape escapes), never as template source, so nothing an author writes is evaluated.
+Merge tags in the chrome are emitted as literal ``{{ field }}`` text for the per-recipient
+merge that happens after compilation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import dateformat, translation
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from markupsafe import Markup
+from mjml import mjml2html
+
+from mailer.rendering.block_types import Block
+from mailer.rendering.findings import Finding, RenderError
+from mailer.rendering.merge import MERGE_FIELDS, MergeField
+from mailer.rendering.mjml_structure import mjml_structure_problems
+
+LAYOUT_TEMPLATE = "layout.mjml.j2"
+LAYOUT_SLOTS = ("content", "title", "preheader", "lang", "unsubscribe_url", "preferences_url",
+                "web_url", "postal_address")
+
+
+def _gettext(message: str) -> str:
+    return translation.gettext(message)
+
+
+@functools.cache
+def email_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(template_dir or settings.EMAIL_TEMPLATES_DIR)),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.globals["_"] = _gettext
+    env.globals["gettext"] = _gettext
+    return env
+
+
+def merge_tags() -> dict[str, Markup]:
+    """Template values that print the literal merge tag of each per-recipient field."""
+    return {name: Markup(MergeField(name, "").tag)  # noqa: S704 - constant merge tags
+            for name in MERGE_FIELDS}
+
+
+def date_display(date: dt.date | None, language: str) -> str:
+    if date is None:
+        return ""
+    with translation.override(language):
+        return dateformat.format(date, "j E Y")
+
+
+def blocks_mjml(blocks: list[Block], *, env: SandboxedEnvironment,
+                context: Mapping[str, Any]) -> Markup:
+    parts = []
+    for block in blocks:
+        template = env.get_template(f"blocks/{block.kind}.mjml.j2")
+        parts.append(template.render({**context, "block": block}))
+    return Markup("\n".join(parts))  # noqa: S704 - output of autoescaped templates
+
+
+def layout_mjml(context: Mapping[str, Any], *, env: SandboxedEnvironment,
+                layout: str | None, layout_name: str = "custom layout") -> str:
+    """The whole MJML document: the default layout, or staff-uploaded ``layout`` source."""
+    try:
+        if layout is None:
+            return env.get_template(LAYOUT_TEMPLATE).render(context)
+        return env.from_string(layout).render(context)
+    except TemplateSyntaxError as exc:
+        raise RenderError([Finding(
+            "error", "template-syntax",
+            f"{layout_name if layout is not None else LAYOUT_TEMPLATE} line {exc.lineno}: "
+            f"{exc.message}")]) from None
+    except SecurityError as exc:
+        raise RenderError([Finding(
+            "error", "template-unsafe",
+            f"{layout_name if layout is not None else LAYOUT_TEMPLATE}: {exc}; templates may "
+            "only print the values the renderer provides")]) from None
+    except TemplateError as exc:
+        name = layout_name if layout is not None else LAYOUT_TEMPLATE
+        raise RenderError([Finding(
+            "error", "template-unresolved",
+            f"{name}: {exc.message or exc}; the template uses a name the renderer does not "
+            f"provide (available: {', '.join(sorted(context))})")]) from None
+
+
+def mjml_to_html(mjml: str, *, template_name: str) -> str:
+    try:
+        return str(mjml2html(mjml))
+    except ValueError as exc:
+        where = "; ".join(mjml_structure_problems(mjml)) or "structure could not be located"
+        raise RenderError([Finding(
+            "error", "mjml-malformed",
+            f"{template_name}: the MJML is malformed ({exc}); {where}")]) from None
