@@ -1,1 +1,5 @@
-urlpatterns: list[object] = []
+from django.urls import path
+
+from mailer.api.api import api
+
+urlpatterns = [path("", api.urls)]

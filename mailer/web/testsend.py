@@ -1,0 +1,58 @@
+"""Test sends: the saved variant, merged for the sender, mailed only to named addresses.
+
+Built with the sending team's ``MessageTemplate`` and ``SmtpSession`` so a test
+message is byte-for-byte what a subscriber gets, except the "[TEST]" subject prefix,
+the staff member's own merge values and inert unsubscribe links.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.utils import parseaddr
+
+from django.conf import settings
+
+from mailer.issues.models import IssueVariant
+from mailer.issues.services import variant_compiled
+from mailer.sending.mime import MessageTemplate, Recipient
+from mailer.sending.smtp import DeliveryError, SmtpSession
+
+TEST_SEND_ID = 0  # Message-IDs of tests never collide with a real send's (ids start at 1)
+
+
+@dataclass
+class TestSendReport:
+    accepted: list[str] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def variant_test_send(variant: IssueVariant, addresses: list[str], *,
+                      sender_name: str = "") -> TestSendReport:
+    """Send the saved ``variant`` to each address. Raises ``RenderError`` if it cannot render."""
+    compiled = variant_compiled(variant)
+    template = MessageTemplate(
+        send_id=TEST_SEND_ID, feedback_campaign="test",
+        subject=f"[TEST] {compiled.subject or variant.subject}", from_name=variant.from_name,
+        text_parts=compiled.text.parts, html_parts=compiled.html.parts)
+    site = settings.SITE_URL.rstrip("/")
+    report = TestSendReport()
+    session = SmtpSession(settings.SMTP_ROUTE)
+    envelope_from = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    try:
+        for i, address in enumerate(addresses, start=1):
+            rcpt = Recipient(delivery_id=0, subscriber_id=-i, email=address, name=sender_name,
+                             organisation="", list_id=None, list_slug="test")
+            values = {"first_name": sender_name.split()[0] if sender_name.strip() else "",
+                      "name": sender_name, "email": address, "organisation": "",
+                      "unsubscribe_url": f"{site}/#test-unsubscribe",
+                      "preferences_url": f"{site}/#test-preferences",
+                      "web_url": f"{site}/archive/{variant.issue.slug}/{variant.language}/"}
+            try:
+                session.deliver(envelope_from, address, template.build(rcpt, values).data)
+            except DeliveryError as exc:
+                report.refused.append((address, str(exc)))
+            else:
+                report.accepted.append(address)
+    finally:
+        session.close()
+    return report

@@ -1,0 +1,52 @@
+"""Reports: all sends, one send (chart, outcomes, per-recipient log, CSV), one issue's sends."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from mailer.issues.models import Issue
+from mailer.sending.models import Delivery, Send
+from mailer.sending.report import failure_summary
+from mailer.web.access import capability_required
+from mailer.web.reports import LOG_PAGE, delivery_csv_rows, delivery_log, outcomes, timeline
+from mailer.web.roles import Cap
+
+
+@capability_required(Cap.VIEW_REPORTS)
+def send_list(request: HttpRequest) -> HttpResponse:
+    sends = Send.objects.select_related("issue", "created_by", "approval").order_by("-id")[:200]
+    return render(request, "app/send_list.html", {"sends": sends})
+
+
+@capability_required(Cap.VIEW_REPORTS)
+def send_report(request: HttpRequest, pk: int) -> HttpResponse:
+    send = get_object_or_404(Send.objects.select_related("issue", "segment"), pk=pk)
+    query = request.GET.get("q", "")[:200]
+    status = request.GET.get("status", "")
+    try:
+        after = max(int(request.GET.get("after", "0")), 0)
+    except ValueError:
+        after = 0
+    page = list(delivery_log(send, query=query, status=status, after=after)[:LOG_PAGE + 1])
+    return render(request, "app/send_report.html", {
+        "send": send, "outcomes": outcomes(send), "bars": timeline(send),
+        "failures": failure_summary(send.pk),
+        "rows": page[:LOG_PAGE], "next_after": page[LOG_PAGE - 1].pk if len(page) > LOG_PAGE
+        else None, "q": query, "status": status, "statuses": Delivery.Status.choices,
+    })
+
+
+@capability_required(Cap.VIEW_REPORTS)
+def send_report_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    send = get_object_or_404(Send, pk=pk)
+    response = StreamingHttpResponse(delivery_csv_rows(send), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="send-{send.pk}-deliveries.csv"'
+    return response
+
+
+@capability_required(Cap.VIEW_REPORTS)
+def issue_sends(request: HttpRequest, pk: int) -> HttpResponse:
+    issue = get_object_or_404(Issue, pk=pk)
+    sends = [(s, outcomes(s)) for s in issue.sends.select_related("created_by").order_by("-id")]
+    return render(request, "app/issue_sends.html", {"issue": issue, "sends": sends})

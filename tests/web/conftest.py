@@ -1,0 +1,1 @@
+from tests.web.personas import *  # noqa: F403  (fixtures shared with tests/api and tests/browser)
