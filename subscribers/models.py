@@ -10,11 +10,17 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 
 def email_hash(normalised_email: str) -> str:
-    """Stable key of an address, kept in suppressions after the address itself is erased."""
-    return hashlib.sha256(normalised_email.encode("utf-8")).hexdigest()
+    """Stable key of an address, kept in suppressions after the address itself is erased.
+
+    The whole address is lower-cased first: RFC 5321 lets a local part be case-sensitive,
+    but no real mailbox is, and people type ``Anna@`` and ``anna@`` for the same inbox, so
+    one suppression must cover both spellings.
+    """
+    return hashlib.sha256(normalised_email.lower().encode("utf-8")).hexdigest()
 
 
 class Tag(models.Model):
@@ -43,6 +49,10 @@ class Subscriber(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["country", "language"])]
+        constraints = [
+            # One person per address whatever the case of its local part (see email_hash).
+            models.UniqueConstraint(Lower("email"), name="subscriber_email_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -126,6 +136,9 @@ class SubscriptionEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.old_status}->{self.new_status} by {self.actor}"
 
 
 class Suppression(models.Model):

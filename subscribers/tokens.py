@@ -41,3 +41,23 @@ def preferences_token_read(token: str, *, max_age_days: int = 365) -> int:
         return int(signing.loads(token, salt=PREFERENCES_SALT, max_age=max_age_days * 86400))
     except (signing.BadSignature, ValueError, TypeError):
         raise BadToken("invalid or expired preferences link") from None
+
+
+CONFIRM_SALT = "subscribers.confirm.v1"
+CONFIRM_MAX_AGE_DAYS = 7
+
+
+def confirm_token(subscription_id: int, subscriber_email_hash: str) -> str:
+    """Double opt-in link. Carries the address's hash so that the link dies if the
+    subscription is later re-used for another address; expires after a week."""
+    return signing.dumps([subscription_id, subscriber_email_hash[:16]], salt=CONFIRM_SALT)
+
+
+def confirm_token_read(token: str) -> tuple[int, str]:
+    """Return (subscription_id, email hash prefix). Raises BadToken (also when expired)."""
+    try:
+        sub_id, digest = signing.loads(token, salt=CONFIRM_SALT,
+                                       max_age=CONFIRM_MAX_AGE_DAYS * 86400)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise BadToken("invalid or expired confirmation link") from None
+    return int(sub_id), str(digest)

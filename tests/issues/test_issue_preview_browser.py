@@ -9,7 +9,7 @@ import pytest
 
 from tests.issues.test_issue_browser import ARTIFACTS, CHROMIUM, _local_file
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.issues.issue_urls")]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 from mailer.sending.models import Send
 from tests.rendering.conftest import Elements
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.issues.issue_urls")]
+pytestmark = [pytest.mark.django_db]
 
 
 def test_it_imports_both_variants_into_one_issue(seed_issue):
