@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from mailer.core.client_ip import client_ip as core_client_ip
 from subscribers import services
 from subscribers.forms import HONEYPOT, PreferencesForm, SubscribeForm
 from subscribers.mail import confirmation_send
@@ -39,8 +40,7 @@ LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is forgeable unless a trusted proxy sets it.
-    return request.META.get("REMOTE_ADDR") or None
+    return core_client_ip(request)
 
 
 def rate_limited(scope: str, key: str, limit: int, window: int) -> bool:

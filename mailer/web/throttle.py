@@ -14,6 +14,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
+from mailer.core.client_ip import client_ip as core_client_ip
+
 
 def _limits() -> tuple[int, int, int]:
     return (getattr(settings, "LOGIN_FAILURE_LIMIT", 5),
@@ -22,8 +24,7 @@ def _limits() -> tuple[int, int, int]:
 
 
 def client_ip(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy sets it.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return core_client_ip(request) or "unknown"
 
 
 def _keys(username: str, ip: str) -> tuple[str, str]:
