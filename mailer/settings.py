@@ -36,6 +36,11 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+if not DEBUG and not SITE_URL.startswith("https://"):
+    # Every email's one-click unsubscribe link is built on SITE_URL and must be https
+    # (RFC 8058 §3.1; Gmail and Yahoo ignore http List-Unsubscribe URIs).
+    raise ConfigError(f"SITE_URL={SITE_URL!r} must start with https:// when DEBUG is off; "
+                      "set SITE_URL to the public https address of the web app")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
 

@@ -81,10 +81,10 @@ class SubscriberForm(forms.ModelForm):
         return email
 
     def clean_name(self) -> str:
-        return services.text_clean(self.cleaned_data["name"])
+        return services.name_clean(self.cleaned_data["name"])
 
     def clean_organisation(self) -> str:
-        return services.text_clean(self.cleaned_data["organisation"])
+        return services.name_clean(self.cleaned_data["organisation"])
 
     def clean_country(self) -> str:
         from subscribers.csvformat import RowError, country_code

@@ -14,7 +14,7 @@ import io
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from typing import IO, Any
@@ -22,7 +22,7 @@ from typing import IO, Any
 import pycountry
 from django.utils import timezone
 
-from subscribers.services import InvalidAddress, email_normalise, text_clean
+from subscribers.services import InvalidAddress, email_normalise, name_clean, text_clean
 
 DELIMITERS = (",", ";", "\t")
 MAX_NAME = 200
@@ -254,8 +254,8 @@ def language_code(raw: str) -> str:
     return code
 
 
-def _limited(value: str, what: str, limit: int) -> str:
-    value = text_clean(value)
+def _limited(value: str, what: str, limit: int, *, clean: Callable[[str], str] = text_clean) -> str:
+    value = clean(value)
     if len(value) > limit:
         raise RowError(f"{what} is longer than {limit} characters ({len(value)})")
     return value
@@ -328,8 +328,8 @@ def row_parse(cells: list[str], cols: ColumnMap, line: int) -> Row:
     status = cell("status").strip().lower()
     return Row(
         line=line, email=email,
-        name=_limited(name, "name", MAX_NAME),
-        organisation=_limited(cell("organisation"), "organisation", MAX_NAME),
+        name=_limited(name, "name", MAX_NAME, clean=name_clean),
+        organisation=_limited(cell("organisation"), "organisation", MAX_NAME, clean=name_clean),
         country=country_code(cell("country")),
         language=language_code(cell("language")),
         tags=_tags(cell("tags")),

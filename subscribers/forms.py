@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from subscribers.services import InvalidAddress, email_normalise, text_clean
+from subscribers.services import InvalidAddress, email_normalise, name_clean
 
 HONEYPOT = "website"  # a field people never see or fill; bots fill every field
 
@@ -31,7 +31,7 @@ class SubscribeForm(forms.Form):
             ) from None
 
     def clean_name(self) -> str:
-        return text_clean(self.cleaned_data.get("name", ""))
+        return name_clean(self.cleaned_data.get("name", ""))
 
 
 class PreferencesForm(forms.Form):
@@ -48,4 +48,4 @@ class PreferencesForm(forms.Form):
         self.fields["lists"].choices = list_choices  # type: ignore[attr-defined]
 
     def clean_name(self) -> str:
-        return text_clean(self.cleaned_data.get("name", ""))
+        return name_clean(self.cleaned_data.get("name", ""))

@@ -72,6 +72,13 @@ def text_clean(value: str) -> str:
     return " ".join(_CONTROL_RE.sub(" ", _INVISIBLE_RE.sub("", value)).split())
 
 
+def name_clean(value: str) -> str:
+    """A person's or organisation's name: ``text_clean`` without curly braces, so no name can
+    carry template syntax (``{{ }}``, ``{% %}``) into a header or part where a relay or an
+    email service might expand it (STANDARDS row 24)."""
+    return text_clean(value.replace("{", "").replace("}", ""))
+
+
 def subscriber_find(normalised_email: str) -> Subscriber | None:
     """The subscriber with this address in any letter case, or None."""
     return Subscriber.objects.filter(email_hash=email_hash(normalised_email)).first()

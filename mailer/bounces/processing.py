@@ -68,6 +68,11 @@ def _delivery_proven(report: Report, envelope_recipients: Sequence[str]) -> tupl
 
 def _apply(delivery: Delivery, failure: Failure, source: str) -> Outcome:
     address = delivery.email
+    if failure.kind == "soft" and BounceEvent.objects.filter(
+            delivery_id=delivery.pk, kind=BounceEvent.Kind.SOFT).exists():
+        # MTAs send several "delayed" warnings about one message that may still arrive:
+        # a message counts once, so N soft bounces means N different messages.
+        return Outcome("ignored", "soft", address, delivery.pk, "already counted for this message")
     with transaction.atomic():
         BounceEvent.objects.create(
             email_hash=email_hash(address), email=address, kind=failure.kind, status=failure.status,
@@ -87,8 +92,9 @@ def _apply(delivery: Delivery, failure: Failure, source: str) -> Outcome:
 
 def _soft_count(address: str, delivery_id: int) -> Outcome:
     since = timezone.now() - timedelta(days=settings.SOFT_BOUNCE_WINDOW_DAYS)
-    count = BounceEvent.objects.filter(email_hash=email_hash(address), kind=BounceEvent.Kind.SOFT,
-                                       created_at__gte=since).count()
+    count = (BounceEvent.objects.filter(email_hash=email_hash(address), kind=BounceEvent.Kind.SOFT,
+                                        created_at__gte=since)
+             .values("delivery_id").distinct().count())
     if count >= settings.SOFT_BOUNCE_LIMIT:
         suppression_add(address, Suppression.Reason.SOFT_BOUNCE,
                         f"{count} soft bounces in {settings.SOFT_BOUNCE_WINDOW_DAYS} days")

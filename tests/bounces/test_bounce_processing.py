@@ -9,7 +9,7 @@ from bounce_fixtures import RCPT, fixture
 from mailer.bounces.models import BounceEvent
 from mailer.bounces.parsing import report_parse
 from mailer.bounces.processing import bounce_process
-from mailer.sending.models import Delivery
+from mailer.sending.models import Delivery, Send
 from mailer.sending.verp import verp_address
 from subscribers.models import Subscription, Suppression, email_hash
 
@@ -55,12 +55,26 @@ def test_a_soft_bounce_is_counted_not_suppressed(delivery: Delivery) -> None:
     assert BounceEvent.objects.filter(kind="soft").count() == 1
 
 
-def test_repeated_soft_bounces_suppress_after_the_limit(delivery: Delivery, settings) -> None:  # type: ignore[no-untyped-def]
+def test_soft_bounces_of_several_messages_suppress_after_the_limit(delivery: Delivery, settings) -> None:  # type: ignore[no-untyped-def]
     settings.SOFT_BOUNCE_LIMIT = 3
-    raw = fixture("postfix-delayed-4.4.1.eml", delivery)
-    outcomes = [bounce_process(raw, [verp_address(delivery.pk)]).action for _ in range(3)]
+    outcomes = []
+    for n in range(3):
+        if n:  # the same person, a later issue
+            delivery.pk = None
+            delivery.send = Send.objects.create(issue=delivery.send.issue, status=Send.Status.DONE)
+            delivery.save()
+        raw = fixture("postfix-delayed-4.4.1.eml", delivery)
+        outcomes.append(bounce_process(raw, [verp_address(delivery.pk)]).action)
     assert outcomes == ["counted", "counted", "suppressed"]
     assert suppressed("soft_bounce")
+
+
+def test_repeated_delay_warnings_about_one_message_count_once(delivery: Delivery, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SOFT_BOUNCE_LIMIT = 2
+    raw = fixture("postfix-delayed-4.4.1.eml", delivery)
+    outcomes = [bounce_process(raw, [verp_address(delivery.pk)]).action for _ in range(3)]
+    assert outcomes == ["counted", "ignored", "ignored"]
+    assert not Suppression.objects.exists()
 
 
 def test_a_complaint_unsubscribes_from_every_list_and_suppresses(delivery: Delivery) -> None:

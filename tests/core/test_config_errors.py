@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY"}}
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "SITE_URL"}}
     env.update(env_overrides)
     return subprocess.run([sys.executable, "manage.py", *(args or ("check",))], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
@@ -30,6 +31,7 @@ def run_manage(env_overrides: dict[str, str], *args: str) -> subprocess.Complete
         ({"SEND_BATCH_SIZE": "lots"}, "SEND_BATCH_SIZE"),
         ({"SITE_URL": "ftp://x"}, "SITE_URL"),
         ({"CELERY_BROKER_URL": "kafka://x"}, "CELERY_BROKER_URL"),
+        ({"DEBUG": "0", "SECRET_KEY": "k" * 50, "SITE_URL": "http://news.example.org"}, "SITE_URL"),
     ],
 )
 def test_it_refuses_bad_setting_naming_the_variable(overrides: dict[str, str], variable: str) -> None:

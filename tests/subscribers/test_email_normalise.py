@@ -51,3 +51,9 @@ def test_it_agrees_with_the_validator_on_every_fast_path_address(lp: str, dom: s
 
 def test_it_turns_control_characters_into_spaces() -> None:
     assert text_clean("Eve\r\nBcc: x@y\u2028z\x00") == "Eve Bcc: x@y z"
+
+
+def test_names_lose_template_braces() -> None:
+    from subscribers.services import name_clean
+
+    assert name_clean("Aigerim {{ unsubscribe_url }} {% if %}") == "Aigerim unsubscribe_url % if %"
