@@ -18,18 +18,29 @@ class BadToken(Exception):
     """The token was tampered with, truncated, or made for another purpose."""
 
 
-def unsubscribe_token(subscriber_id: int, list_id: int | None) -> str:
-    return signing.dumps([subscriber_id, list_id or 0], salt=UNSUBSCRIBE_SALT, compress=True)
+def unsubscribe_token(subscriber_id: int, list_id: int | None, send_id: int | None = None) -> str:
+    """The one-click token of one email. With ``send_id`` it also names the send, so that
+    unsubscribing leaves every list through which that issue reached the person."""
+    payload = [subscriber_id, list_id or 0] + ([send_id] if send_id else [])
+    return signing.dumps(payload, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_scope(token: str) -> tuple[int, int | None, int | None]:
+    """Return (subscriber_id, list_id or None, send_id or None). Raises BadToken. Never
+    expires: an old email's unsubscribe link must keep working."""
+    try:
+        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        sub_id, list_id = int(payload[0]), int(payload[1])
+        send_id = int(payload[2]) if len(payload) > 2 else 0
+    except (signing.BadSignature, ValueError, TypeError, IndexError, KeyError):
+        raise BadToken("invalid unsubscribe token") from None
+    return sub_id, (list_id or None), (send_id or None)
 
 
 def unsubscribe_token_read(token: str) -> tuple[int, int | None]:
-    """Return (subscriber_id, list_id or None). Raises BadToken. Never expires:
-    an old email's unsubscribe link must keep working."""
-    try:
-        sub_id, list_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except (signing.BadSignature, ValueError, TypeError):
-        raise BadToken("invalid unsubscribe token") from None
-    return int(sub_id), (int(list_id) or None)
+    """Return (subscriber_id, list_id or None). Raises BadToken."""
+    sub_id, list_id, _ = unsubscribe_token_scope(token)
+    return sub_id, list_id
 
 
 def preferences_token(subscriber_id: int) -> str:

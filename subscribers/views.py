@@ -30,7 +30,7 @@ from subscribers.tokens import (
     confirm_token_read,
     preferences_token,
     preferences_token_read,
-    unsubscribe_token_read,
+    unsubscribe_token_scope,
 )
 
 SUBSCRIBE_LIMIT = 10  # attempts per IP address per window
@@ -170,25 +170,46 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     POST, e.g. ``List-Unsubscribe=One-Click``, unsubscribes and answers 200, no redirect.
     Repeating the POST is harmless."""
     try:
-        sub_id, list_id = unsubscribe_token_read(token)
+        sub_id, list_id, send_id = unsubscribe_token_scope(token)
     except BadToken:
         return _bad_link(request, _("This unsubscribe link is invalid. Use the link in the "
                                     "email exactly as it is, or reply to the email."))
     subscriber = Subscriber.objects.filter(pk=sub_id).first()
     mlist = MailingList.objects.filter(pk=list_id).first() if list_id else None
     language = subscriber.language if subscriber else "en"
+    lists = _unsubscribe_lists(subscriber, mlist, send_id) if subscriber else []
     with translation.override(language if language in LANGUAGE_CODES else "en"):
-        context = {"list": mlist, "token": token, "gone": subscriber is None,
+        context = {"list": mlist, "list_names": ", ".join(m.name for m in lists),
+                   "token": token, "gone": subscriber is None,
                    "preferences_url": f"/p/{preferences_token(sub_id)}/" if subscriber else ""}
         if request.method == "GET":
             return render(request, "subscribers/unsubscribe.html", context)
         if subscriber is not None and not (list_id and mlist is None):
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
-            services.unsubscribe(subscriber, mlist,
-                                 actor="subscriber:one-click" if one_click else "subscriber:web",
-                                 source="list-unsubscribe" if one_click else "unsubscribe page",
-                                 ip=client_ip(request))
+            targets: list[MailingList | None] = list(lists) or [None]  # None: everything
+            for target in targets:
+                services.unsubscribe(subscriber, target,
+                                     actor="subscriber:one-click" if one_click else "subscriber:web",
+                                     source="list-unsubscribe" if one_click else "unsubscribe page",
+                                     ip=client_ip(request))
         return render(request, "subscribers/unsubscribe_done.html", context)
+
+
+def _unsubscribe_lists(subscriber: Subscriber, mlist: MailingList | None,
+                       send_id: int | None) -> list[MailingList]:
+    """The lists one email's unsubscribe link leaves: the list it was sent through and every
+    other list of the same send the person is still on — else the same issue would keep
+    arriving through the other list (STANDARDS row 6). Empty means "everything"."""
+    if mlist is None:
+        return []
+    lists = {mlist.pk: mlist}
+    if send_id:
+        others = MailingList.objects.filter(
+            sends__id=send_id, subscriptions__subscriber=subscriber,
+            subscriptions__status__in=[Subscription.Status.CONFIRMED,
+                                       Subscription.Status.UNCONFIRMED])
+        lists.update({m.pk: m for m in others})
+    return sorted(lists.values(), key=lambda m: m.name)
 
 
 # --- Preferences, data download, erasure -------------------------------------------------------
