@@ -10,7 +10,6 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any
 
 import dkim
-import pytest
 
 from mailer.issues.models import Issue
 from mailer.sending.compose import MessageFactory
@@ -100,7 +99,6 @@ def dkim_tags(received: Received) -> dict[str, str]:
     return dict(tag.split("=", 1) for tag in value.split(";") if tag)
 
 
-@pytest.mark.xfail(strict=True, reason="DKIM not wired into the send path")
 def test_row_5_sent_messages_are_dkim_signed_over_the_one_click_headers_and_verify(
         settings: Any, sender: Sender, issue: Issue, lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
@@ -267,10 +265,6 @@ def test_row_13_cyrillic_display_names_round_trip_by_rfc_2047(
     assert "=?utf-8?" in raw_header(sent.to(people["bakhyt"]), "To").lower()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: mailer/sending/mime.py address_encode splits a Cyrillic display name into encoded "
-    "words in the middle of a word, so parsers that keep the whitespace between encoded "
-    "words in a phrase (email.policy.default, some MUAs) show 'Абдыкадырова-Ж ээнбекова'"))
 def test_row_13_display_names_parsed_with_the_default_policy_keep_every_word_whole(
         sent: SendOutcome, people: dict[str, Subscriber]) -> None:
     """STANDARDS.md parses with ``email.policy.default``, whose address parser keeps the

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from mailer.issues.models import Issue
 from mailer.sending.models import Delivery, Send
 from subscribers.models import MailingList, Subscriber, Subscription, email_hash

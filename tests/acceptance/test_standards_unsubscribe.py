@@ -192,10 +192,6 @@ def test_row_6_an_unsubscribe_after_planning_is_honoured_at_send_time(
     assert Delivery.objects.get(send=send, email=person.email).status == Delivery.Status.SKIPPED
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: the one-click token names only the lowest-id list of the send the person is on "
-    "(planning.py plan_select first_list), so a person on two lists who unsubscribes from "
-    "the issue is still in the next send of the issue to the same lists"))
 def test_row_6_a_person_on_two_lists_who_unsubscribes_is_not_in_the_next_send_to_them(
         sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
@@ -205,11 +201,6 @@ def test_row_6_a_person_on_two_lists_who_unsubscribes_is_not_in_the_next_send_to
     assert not Delivery.objects.filter(send=send, email=person.email).exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: runner.py _recheck keeps a recipient confirmed on any list of the send, but the "
-    "message still goes out through the list frozen at planning (Delivery.mailing_list), "
-    "so it names the list the person has just left, against the page's promise "
-    "'including messages already on their way'"))
 def test_row_6_no_message_names_a_list_the_person_left_after_planning(
         sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
