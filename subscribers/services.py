@@ -204,6 +204,11 @@ def subscriber_erase(subscriber: Subscriber, *, actor: str) -> None:
             defaults={"email": "", "reason": Suppression.Reason.ERASED, "detail": ""},
         )
         SubscriptionEvent.objects.filter(email_hash=digest).update(ip=None, detail="")
+        # The delivery ledger keeps its counts but not the address (the subscriber link
+        # becomes NULL on delete; a queued delivery without a subscriber is skipped).
+        from mailer.sending.models import Delivery
+
+        Delivery.objects.filter(subscriber=subscriber).update(email="")
         subscriber.delete()
         SubscriptionEvent.objects.create(email_hash=digest, action="erased", actor=actor,
                                          new_status="erased")

@@ -1,0 +1,25 @@
+"""Erasure also removes the address from the delivery ledger of past sends."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailer.issues.models import Issue, IssueVariant
+from mailer.sending.models import Delivery, Send
+from subscribers.models import Subscriber, email_hash
+from subscribers.services import subscriber_erase
+
+pytestmark = pytest.mark.django_db
+
+
+def test_erasure_blanks_the_address_in_past_deliveries_and_keeps_the_counts() -> None:
+    person = Subscriber.objects.create(email="aida@ngo.kz", email_hash=email_hash("aida@ngo.kz"))
+    issue = Issue.objects.create(slug="i3", title="Issue 3")
+    variant = IssueVariant.objects.create(issue=issue, language="en", source_markdown="x", subject="x")
+    send = Send.objects.create(issue=issue, status=Send.Status.DONE)
+    Delivery.objects.create(send=send, subscriber=person, email=person.email, variant=variant,
+                            status=Delivery.Status.SENT)
+    subscriber_erase(person, actor="subscriber")
+    delivery = Delivery.objects.get(send=send)
+    assert (delivery.email, delivery.subscriber_id, delivery.status) == ("", None, "sent")
+    assert not Delivery.objects.filter(email__icontains="aida").exists()
