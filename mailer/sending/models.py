@@ -57,11 +57,19 @@ class Delivery(models.Model):
         BOUNCED = "bounced", "Bounced"
         SKIPPED = "skipped", "Skipped"
 
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="deliveries")
+    # Every index here is written twice per message (claim, outcome), so the ledger
+    # keeps only the ones a hot query or a delete needs: ``send`` is served by the
+    # unique (send, subscriber) index, variant/list lookups are rare admin deletes.
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="deliveries",
+                             db_index=False)
     subscriber = models.ForeignKey(Subscriber, null=True, on_delete=models.SET_NULL,
                                    related_name="deliveries")
     email = models.CharField(max_length=254)
-    variant = models.ForeignKey(IssueVariant, on_delete=models.PROTECT)
+    variant = models.ForeignKey(IssueVariant, on_delete=models.PROTECT, db_index=False)
+    # The list this recipient is mailed through (lowest id of their confirmed lists in
+    # the send): names the List-Id and the list the one-click unsubscribe leaves.
+    mailing_list = models.ForeignKey(MailingList, null=True, on_delete=models.SET_NULL,
+                                     related_name="+", db_index=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -78,7 +86,45 @@ class Delivery(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["send", "subscriber"], name="one_delivery_per_recipient"),
         ]
-        indexes = [models.Index(fields=["send", "status", "id"])]
+        indexes = [
+            # Only unfinished rows: the claim query's index stays small, and a row that
+            # becomes sent/failed/bounced/skipped adds no entry to it.
+            models.Index(fields=["send", "id"], name="delivery_unfinished",
+                         condition=models.Q(status__in=["pending", "sending", "retrying"])),
+        ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+
+class SendBatch(models.Model):
+    """A range of Delivery ids handed to one Celery task.
+
+    The rows are the truth; a batch only records when its task was last enqueued
+    or seen working, so the reconciler can re-enqueue a task that Redis or a dead
+    worker lost without flooding the queue with copies of live ones.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting for retries"
+        DONE = "done", "Done"
+
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="batches")
+    low_id = models.BigIntegerField()
+    high_id = models.BigIntegerField()
+    size = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    due_at = models.DateTimeField(null=True, blank=True)
+    touched_at = models.DateTimeField(null=True, blank=True)
+    enqueued_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["send", "low_id"], name="one_batch_per_range_start"),
+        ]
+        indexes = [models.Index(fields=["status", "touched_at"])]
+
+    def __str__(self) -> str:
+        return f"Send #{self.send_id} ids {self.low_id}..{self.high_id} ({self.status})"

@@ -1,0 +1,390 @@
+"""Sending benchmark: the whole pipeline beside a plain smtplib baseline, same run, same sink.
+
+Measures, against one SMTP sink (Postfix's C ``smtp-sink`` if installed, else an
+aiosmtpd sink, which is much slower and then the bottleneck — the report says which):
+
+1. per-message build cost: our pre-encoded MIME path vs ``email.message.EmailMessage``;
+2. baseline: a plain ``smtplib`` loop sending one pre-built message N times over C
+   connections (C processes) — roughly what the sink and the machine allow;
+3. planning: ``send_start`` (one INSERT ... SELECT + batch cut) for N recipients;
+4. the full pipeline: N recipients, W Celery worker processes (prefork), PostgreSQL
+   ledger, Redis broker; messages/s, CPU seconds, peak RSS of all workers together.
+
+Usage:
+  python benchmarks/send.py [--recipients 100000] [--workers 2] [--connections 2]
+      [--database-url postgres://postgres@127.0.0.1:5432/nl_send_bench]
+      [--broker-url redis://127.0.0.1:6379/14] [--sink auto|smtp-sink|aiosmtpd]
+
+The database named by --database-url is emptied of subscribers and sends: its name
+must contain "bench". In Redis the benchmark uses (and removes) only a queue of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import resource
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--recipients", type=int, default=100_000)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 2,
+                   help="Celery worker processes (prefork children)")
+    p.add_argument("--connections", type=int, default=0,
+                   help="baseline connections (default: same as --workers)")
+    p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--database-url",
+                   default=os.environ.get("BENCH_DATABASE_URL",
+                                          "postgres://postgres@127.0.0.1:5432/nl_send_bench"))
+    p.add_argument("--broker-url", default=os.environ.get("BENCH_BROKER_URL",
+                                                          "redis://127.0.0.1:6379/14"))
+    p.add_argument("--sink", choices=["auto", "smtp-sink", "aiosmtpd"], default="auto")
+    p.add_argument("--plan-only", action="store_true",
+                   help="only time planning (audience of --recipients), send nothing")
+    p.add_argument("--json", action="store_true", help="also print one JSON line")
+    return p.parse_args()
+
+
+ARGS = parse_args()
+if "bench" not in ARGS.database_url.rsplit("/", 1)[-1]:
+    sys.exit("refusing: the benchmark empties its database; use a database whose name "
+             "contains 'bench'")
+os.environ["DATABASE_URL"] = ARGS.database_url
+os.environ["CELERY_BROKER_URL"] = ARGS.broker_url
+os.environ["REDIS_URL"] = ARGS.broker_url
+# A queue of its own: the Redis db may be shared with test runs, so the benchmark
+# neither flushes it nor consumes anyone else's tasks.
+BENCH_QUEUE = f"send-bench-{os.getpid()}"
+os.environ["SEND_TASK_QUEUE"] = BENCH_QUEUE
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mailer.settings")
+os.environ.setdefault("SITE_URL", "https://news.example.org")
+# Production-like: DEBUG off (Django would otherwise keep every SQL query in memory).
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
+os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def database_ensure(url: str) -> None:
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg.connect(host=parts.hostname, port=parts.port or 5432,
+                            user=parts.username or "postgres", dbname="postgres",
+                            autocommit=True)
+    with admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
+
+
+class Sink:
+    def __init__(self, kind: str):
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.server: Any = None
+        smtp_sink = shutil.which("smtp-sink") or ("/usr/sbin/smtp-sink"
+                                                  if Path("/usr/sbin/smtp-sink").exists() else None)
+        self.kind = "smtp-sink" if kind in ("auto", "smtp-sink") and smtp_sink else "aiosmtpd"
+        if kind == "smtp-sink" and not smtp_sink:
+            sys.exit("smtp-sink not found: install Debian's postfix package or use --sink aiosmtpd")
+        if self.kind == "smtp-sink":
+            user = ["-u", "postfix"] if os.geteuid() == 0 else []
+            self.proc = subprocess.Popen([str(smtp_sink), *user, f"127.0.0.1:{self.port}", "1024"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        else:
+            from mailer.sink.server import SinkServer
+
+            class Discard:
+                async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                    return "250 2.0.0 Ok: discarded"
+
+            self.server = SinkServer(Path(tempfile.mkdtemp()), port=self.port,
+                                     handler=Discard()).start()
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        sys.exit("the sink did not start")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(5)
+        if self.server:
+            self.server.stop()
+
+
+def _baseline_worker(port: int, message: bytes, count: int, out: Any) -> None:
+    conn = smtplib.SMTP("127.0.0.1", port)
+    conn.ehlo()
+    for i in range(count):
+        conn.mail("bounces@bounce.example.org")
+        conn.rcpt(f"r{i}@load.example")
+        conn.data(message)
+    conn.quit()
+    out.put(count)
+
+
+def baseline(port: int, message: bytes, total: int, connections: int) -> dict[str, float]:
+    """Plain smtplib: one pre-built message, ``connections`` processes, no database."""
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    procs = [ctx.Process(target=_baseline_worker,
+                         args=(port, message, total // connections, q))
+             for _ in range(connections)]
+    for p in procs:
+        p.start()
+    sent = sum(q.get() for _ in procs)
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"messages": sent, "seconds": wall, "rate": sent / wall, "cpu_seconds": cpu}
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    total, stack = 0, [pid]
+    while stack:
+        p = stack.pop()
+        stack.extend(children.get(p, []))
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def main() -> None:
+    database_ensure(ARGS.database_url)
+    import django
+
+    django.setup()
+    import redis
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(ARGS.broker_url).delete(BENCH_QUEUE)
+
+    from mailer.issues.services import issue_import
+    from mailer.sending.compose import MessageFactory
+    from mailer.sending.models import Delivery, Send
+    from mailer.sending.planning import send_create, send_start
+    from subscribers.models import MailingList
+
+    n = ARGS.recipients
+    workers = ARGS.workers
+    connections = ARGS.connections or workers
+    sink = Sink(ARGS.sink)
+    results: dict[str, Any] = {"recipients": n, "workers": workers, "sink": sink.kind,
+                               "cpus": os.cpu_count()}
+    try:
+        with connection.cursor() as cur:
+            cur.execute("TRUNCATE sending_delivery, sending_sendbatch, sending_send_lists, "
+                        "sending_send_excluded_lists, sending_send, subscribers_subscription, "
+                        "subscribers_subscriber, subscribers_suppression CASCADE")
+        source = ROOT / "examples/issues/iom-central-asia-03.md"
+        if not source.exists():
+            source = ROOT / "tests/fixtures/iom-central-asia-issue-3.md"
+        issue = issue_import(source.read_text(encoding="utf-8"), language="en",
+                             slug="bench-issue").issue
+        mlist, _ = MailingList.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
+        t = time.perf_counter()
+        with connection.cursor() as cur:
+            cur.execute(
+                "INSERT INTO subscribers_subscriber (email, email_hash, name, organisation, "
+                "country, language, attributes, status, created_at, updated_at) "
+                "SELECT 'r' || i || '@load.example', encode(sha256(('r' || i || "
+                "'@load.example')::bytea), 'hex'), 'Reader ' || i, '', '', 'en', '{}', "
+                "'active', now(), now() FROM generate_series(1, %s) i", [n])
+            cur.execute(
+                "INSERT INTO subscribers_subscription (subscriber_id, mailing_list_id, status, "
+                "consent_method, consent_source, consent_text, created_at, updated_at) "
+                "SELECT id, %s, 'confirmed', 'import', '', '', now(), now() "
+                "FROM subscribers_subscriber", [mlist.pk])
+        results["audience_setup_seconds"] = time.perf_counter() - t
+
+        # 1. per-message build cost, fast path vs the email package
+        results.update(build_costs(issue))
+
+        # 3. planning
+        from django.conf import settings
+
+        settings.SEND_BATCH_SIZE = ARGS.batch_size
+        if ARGS.plan_only:
+            results.update(plan_only(issue, mlist))
+            print(f"planning {results['planned']} recipients (one INSERT ... SELECT, "
+                  f"{results['batches']} batches, incl. ANALYZE): {results['plan_seconds']:.2f} s; "
+                  f"audience setup {results['audience_setup_seconds']:.1f} s")
+            return
+        send = send_create(issue, [mlist])
+        t = time.perf_counter()
+        result = send_start(send.pk)  # batches are published to Redis on commit
+        results["plan_seconds"] = time.perf_counter() - t
+        results["planned"] = result.planned if result else 0
+
+        # 2. baseline with a real message of this issue
+        factory = MessageFactory(Send.objects.get(pk=send.pk))
+        row = Delivery.objects.filter(send=send).select_related("subscriber").first()
+        assert row is not None and row.subscriber is not None
+        message = factory.build(row.variant_id, factory.recipient(
+            row.pk, row.subscriber_id or 0, row.email, row.subscriber.name, "",
+            row.mailing_list_id)).data
+        results["message_bytes"] = len(message)
+        results["baseline"] = baseline(sink.port, message, n, connections)
+
+        # 4. the full pipeline
+        results["pipeline"] = pipeline(send.pk, sink.port, workers)
+    finally:
+        sink.stop()
+        redis.Redis.from_url(ARGS.broker_url).delete(BENCH_QUEUE)
+    report(results)
+
+
+def plan_only(issue: Any, mlist: Any) -> dict[str, Any]:
+    from mailer.sending.planning import send_create, send_plan
+
+    send = send_create(issue, [mlist])
+    t = time.perf_counter()
+    result = send_plan(send)  # no status change, nothing is queued
+    return {"plan_seconds": time.perf_counter() - t, "planned": result.planned,
+            "batches": result.batches}
+
+
+def build_costs(issue: Any) -> dict[str, float]:
+    import email.policy
+    from email.message import EmailMessage
+
+    from mailer.issues.services import variant_compiled
+    from mailer.sending.compose import merge_values
+    from mailer.sending.mime import MessageTemplate, Recipient
+
+    variant = issue.variants.get(language="en")
+    compiled = variant_compiled(variant)
+    template = MessageTemplate(send_id=1, feedback_campaign="send1", subject=variant.subject,
+                               from_name="", text_parts=compiled.text.parts,
+                               html_parts=compiled.html.parts)
+    rounds = 2000
+    t = time.process_time()
+    for i in range(rounds):
+        rcpt = Recipient(i, i, f"r{i}@load.example", f"Reader {i}", "", 1, "bench")
+        template.build(rcpt, merge_values(rcpt, web="https://news.example.org/a/"))
+    fast = (time.process_time() - t) / rounds
+    policy = email.policy.SMTP.clone(max_line_length=76)
+    t = time.process_time()
+    for i in range(rounds // 10):
+        rcpt = Recipient(i, i, f"r{i}@load.example", f"Reader {i}", "", 1, "bench")
+        values = merge_values(rcpt, web="https://news.example.org/a/")
+        msg = EmailMessage(policy=policy)
+        msg["Subject"] = variant.subject
+        msg["To"] = rcpt.email
+        msg.set_content(compiled.text.render(values, escape_html=False), cte="quoted-printable")
+        msg.add_alternative(compiled.html.render(values, escape_html=True), subtype="html",
+                            cte="quoted-printable")
+        msg.as_bytes()
+    slow = (time.process_time() - t) / (rounds // 10)
+    return {"build_fast_ms": fast * 1000, "build_email_package_ms": slow * 1000}
+
+
+def pipeline(send_id: int, port: int, workers: int) -> dict[str, float]:
+    from django.db.models import Max, Min
+
+    from mailer.sending.models import Delivery, Send
+
+    env = {**os.environ, "SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=30",
+           "CELERY_SKIP_CHECKS": "1", "LOG_LEVEL": "WARNING"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mailer", "worker", "--pool=prefork",
+         f"-c{workers}", "-Q", BENCH_QUEUE, "-l", "warning", "--without-gossip", "--without-mingle",
+         "--without-heartbeat"], cwd=ROOT, env=env, start_new_session=True)
+    peak = 0
+    try:
+        while True:
+            peak = max(peak, tree_rss_bytes(proc.pid))
+            status = Send.objects.filter(pk=send_id).values_list("status", flat=True).get()
+            if status != "sending" or proc.poll() is not None:
+                break
+            time.sleep(0.25)
+        wall = time.perf_counter() - started
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    rows = Delivery.objects.filter(send_id=send_id)
+    sent = rows.filter(status="sent").count()
+    span = rows.aggregate(a=Min("sent_at"), b=Max("sent_at"))
+    steady = (span["b"] - span["a"]).total_seconds() if span["a"] else 0.0
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"messages": sent, "status": status, "seconds_with_startup": wall,
+            "rate_with_startup": sent / wall, "seconds_first_to_last": steady,
+            "rate": sent / steady if steady else 0.0, "cpu_seconds": cpu,
+            "peak_rss_mb": peak / 2**20}
+
+
+def report(r: dict[str, Any]) -> None:
+    b, p = r["baseline"], r["pipeline"]
+    print(f"sink: {r['sink']}; {r['cpus']} CPUs; {r['recipients']} recipients; "
+          f"message {r['message_bytes'] / 1024:.1f} KB")
+    print(f"build one message: fast path {r['build_fast_ms']:.3f} ms, email package "
+          f"{r['build_email_package_ms']:.2f} ms "
+          f"({r['build_email_package_ms'] / r['build_fast_ms']:.0f}x)")
+    print(f"planning {r['planned']} recipients: {r['plan_seconds']:.2f} s")
+    print(f"baseline smtplib, {r['workers'] if not ARGS.connections else ARGS.connections} "
+          f"connections: {b['rate']:.0f} msg/s ({b['messages']} in {b['seconds']:.1f} s, "
+          f"CPU {b['cpu_seconds']:.1f} s)")
+    print(f"pipeline, {r['workers']} workers: {p['rate']:.0f} msg/s first-to-last "
+          f"({p['rate_with_startup']:.0f} msg/s incl. worker start), {p['messages']} sent, "
+          f"status {p['status']}, CPU {p['cpu_seconds']:.1f} s, "
+          f"peak RSS of all workers {p['peak_rss_mb']:.0f} MB")
+    print(f"pipeline / baseline: {p['rate'] / b['rate']:.2f}")
+    if ARGS.json:
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

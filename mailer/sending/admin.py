@@ -1,0 +1,77 @@
+"""Read-mostly admin for sends and the delivery ledger.
+
+Status fields are read-only here: sends change status only through
+``mailer.sending.state`` (the actions below call the control functions).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from mailer.sending.control import send_cancel, send_pause, send_resume
+from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.state import TransitionRefused
+
+
+def _each(request: HttpRequest, queryset: QuerySet[Send], action: object, verb: str) -> None:
+    for send in queryset:
+        try:
+            action(send.pk)  # type: ignore[operator]
+            messages.success(request, f"Send {send.pk} {verb}.")
+        except TransitionRefused as exc:
+            messages.error(request, f"{exc}; nothing was changed.")
+
+
+@admin.action(description="Pause selected sends")
+def pause(modeladmin: admin.ModelAdmin, request: HttpRequest,
+          queryset: QuerySet[Send]) -> None:
+    _each(request, queryset, send_pause, "paused")
+
+
+@admin.action(description="Resume selected sends")
+def resume(modeladmin: admin.ModelAdmin, request: HttpRequest,
+           queryset: QuerySet[Send]) -> None:
+    _each(request, queryset, send_resume, "resumed")
+
+
+@admin.action(description="Cancel selected sends")
+def cancel(modeladmin: admin.ModelAdmin, request: HttpRequest,
+           queryset: QuerySet[Send]) -> None:
+    _each(request, queryset, send_cancel, "cancelled")
+
+
+@admin.register(Send)
+class SendAdmin(admin.ModelAdmin):
+    list_display = ("id", "issue", "status", "planned_count", "scheduled_at", "started_at",
+                    "finished_at", "created_by")
+    list_filter = ("status",)
+    search_fields = ("issue__title", "issue__slug")
+    readonly_fields = ("status", "status_reason", "planned_count", "started_at", "finished_at",
+                       "created_at", "updated_at")
+    filter_horizontal = ("lists", "excluded_lists")
+    actions = [pause, resume, cancel]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ("id", "send", "email", "status", "attempts", "smtp_code", "sent_at",
+                    "possibly_duplicated")
+    list_filter = ("status", "possibly_duplicated")
+    search_fields = ("email", "message_id")
+    raw_id_fields = ("send", "subscriber", "variant", "mailing_list")
+    list_select_related = ("send",)
+    show_full_result_count = False  # a ledger of millions must not COUNT(*) per page
+    readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SendBatch)
+class SendBatchAdmin(admin.ModelAdmin):
+    list_display = ("id", "send", "low_id", "high_id", "size", "status", "touched_at",
+                    "enqueued_count")
+    list_filter = ("status",)
+    raw_id_fields = ("send",)

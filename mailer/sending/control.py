@@ -1,0 +1,51 @@
+"""Staff controls of a running send: pause, resume, cancel, retry the failed rows.
+
+Workers read the send's status before each chunk they claim, so a pause or cancel
+takes effect within one chunk per worker; rows already claimed finish first
+(stopping mid-chunk would strand their leases).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.reconcile import send_resume_batches
+from mailer.sending.state import send_transition_or_raise
+
+S = Send.Status
+
+
+def send_pause(send_id: int, *, by: str = "staff") -> None:
+    send_transition_or_raise(send_id, S.PAUSED, reason=f"paused by {by}")
+
+
+def send_resume(send_id: int) -> int:
+    """Resume a paused send; returns how many batches were queued again."""
+    with transaction.atomic():
+        send_transition_or_raise(send_id, S.SENDING)
+        return send_resume_batches(send_id)
+
+
+def send_cancel(send_id: int, *, by: str = "staff") -> None:
+    """Cancel for good. Unsent rows stay pending in the ledger as a record of who
+    did not get the issue; no worker claims rows of a cancelled send."""
+    send_transition_or_raise(send_id, S.CANCELLED, reason=f"cancelled by {by}")
+
+
+def send_retry_failed(send_id: int) -> int:
+    """Give rows that failed (not bounced) another full set of attempts and reopen
+    the send. Returns how many rows will be retried."""
+    with transaction.atomic():
+        rows = Delivery.objects.filter(send_id=send_id, status=Delivery.Status.FAILED)
+        count = rows.update(status=Delivery.Status.RETRYING, attempts=0,
+                            next_attempt_at=timezone.now(), updated_at=timezone.now())
+        if not count:
+            return 0
+        status = Send.objects.filter(pk=send_id).values_list("status", flat=True).get()
+        if status in (S.DONE, S.PAUSED):
+            send_transition_or_raise(send_id, S.SENDING, reason="retrying failed deliveries")
+        SendBatch.objects.filter(send_id=send_id).update(status=SendBatch.Status.WAITING)
+        send_resume_batches(send_id)
+    return count

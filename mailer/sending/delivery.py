@@ -1,0 +1,199 @@
+"""The Delivery ledger's state changes: claim, lease expiry, outcomes.
+
+Rules that keep mail from being lost or sent twice (DESIGN.md invariant 3):
+
+- a row is claimed atomically (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; the
+  IMMEDIATE transaction the settings configure on SQLite) with a lease and an owner;
+- an outcome is written only by the lease owner (``WHERE lease_owner = me``), so a
+  worker whose lease was taken over learns it and stops;
+- a worker sends its claimed rows in id order and records each before the next,
+  so when its lease expires only the lowest unrecorded row of that owner may have
+  been on the wire: that row alone is flagged ``possibly_duplicated``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from mailer.env import env_float
+from mailer.sending.models import Delivery
+
+D = Delivery.Status
+UNFINISHED = (D.PENDING, D.SENDING, D.RETRYING)
+FINAL = (D.SENT, D.FAILED, D.BOUNCED, D.SKIPPED)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    subscriber_id: int | None
+    email: str
+    variant_id: int
+    mailing_list_id: int | None
+    attempts: int
+
+
+def _skip_locked() -> str:
+    return " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+
+
+def delivery_claim_batch(send_id: int, low_id: int, high_id: int, *, owner: str, limit: int,
+                         lease_seconds: int | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due rows of the send with ids in [low_id, high_id].
+
+    Due: pending, or retrying with ``next_attempt_at`` passed. Returns them in id
+    order; an empty list means nothing in the range is claimable now.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=lease_seconds or settings.SEND_LEASE_SECONDS)
+    t = Delivery._meta.db_table
+    sql = (
+        f"UPDATE {t} SET status = %s, lease_until = %s, lease_owner = %s, updated_at = %s "
+        f"WHERE id IN (SELECT id FROM {t} WHERE send_id = %s AND id >= %s AND id <= %s "
+        "AND (status = %s OR (status = %s AND next_attempt_at <= %s)) "
+        f"ORDER BY id LIMIT %s{_skip_locked()}) "
+        "RETURNING id, subscriber_id, email, variant_id, mailing_list_id, attempts")
+    params: list[Any] = [D.SENDING, lease, owner, now, send_id, low_id, high_id, D.PENDING, D.RETRYING, now,
+              limit]
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def delivery_leases_expire(send_id: int, low_id: int, high_id: int) -> int:
+    """Give rows whose lease ran out back to the queue (status retrying, due now).
+
+    The lowest such row of each dead owner may have been accepted by SMTP before
+    its outcome was recorded: it is flagged ``possibly_duplicated`` and counted as
+    an attempt. Returns the number of rows released.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        expired = list(
+            Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id,
+                                    status=D.SENDING, lease_until__lt=now)
+            .order_by("id").select_for_update(skip_locked=True).values_list("id", "lease_owner"))
+        if not expired:
+            return 0
+        first_of_owner: dict[str, int] = {}
+        for pk, owner in expired:
+            first_of_owner.setdefault(owner, pk)
+        ids = [pk for pk, _ in expired]
+        Delivery.objects.filter(pk__in=ids, status=D.SENDING).update(
+            status=D.RETRYING, next_attempt_at=now, lease_until=None, lease_owner="",
+            updated_at=now)
+        Delivery.objects.filter(pk__in=list(first_of_owner.values())).update(
+            possibly_duplicated=True, attempts=F("attempts") + 1)
+    return len(ids)
+
+
+def _finish(pk: int, owner: str, **changes: object) -> bool:
+    changes.setdefault("updated_at", timezone.now())
+    return Delivery.objects.filter(pk=pk, lease_owner=owner, status=D.SENDING).update(
+        lease_until=None, lease_owner="", **changes) == 1
+
+
+def delivery_record_sent(pk: int, owner: str, *, code: int, reply: str, message_id: str) -> bool:
+    """Record acceptance. False means our lease was taken over: stop the batch.
+
+    The hot path of every send (one call per message), hence plain SQL that the
+    driver can prepare once, instead of an ORM update compiled per call.
+    """
+    now = timezone.now()
+    t = Delivery._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"UPDATE {t} SET status = %s, smtp_code = %s, smtp_reply = %s, message_id = %s, "
+            "sent_at = %s, attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL, "
+            "lease_owner = '', updated_at = %s WHERE id = %s AND lease_owner = %s AND status = %s",
+            [D.SENT, code, reply[:1000], message_id, now, now, pk, owner, D.SENDING])
+        return cur.rowcount == 1
+
+
+@contextmanager
+def outcome_commits_relaxed() -> Iterator[None]:
+    """On PostgreSQL, let this connection's commits return before the WAL is flushed.
+
+    Every outcome is its own commit (the duplicate window must stay at about one
+    message per connection, DESIGN.md invariant 3); waiting for an fsync per
+    message would cap a worker at a few hundred messages a second. A committed
+    outcome is still recorded if the worker dies; only a crash of PostgreSQL itself
+    within ~0.6 s (3 x wal_writer_delay) could lose the latest outcomes, and those
+    rows are then re-sent after their lease and flagged possibly_duplicated.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cur:
+                cur.execute("SET synchronous_commit TO DEFAULT")
+        except DatabaseError:
+            # A broken connection is discarded by Django anyway; keep the real error.
+            connection.close()
+
+
+def delivery_record_skipped(pk: int, owner: str, reason: str) -> bool:
+    return _finish(pk, owner, status=D.SKIPPED, smtp_reply=reason)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Jittered exponential backoff: base * 2^(attempts-1), capped at one hour, +-25 %."""
+    base = getattr(settings, "SEND_RETRY_BASE_SECONDS", None)
+    if base is None:  # not in settings.py yet: read the environment the same strict way
+        base = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+    delay = min(base * 2 ** max(attempts - 1, 0), 3600.0)
+    return timedelta(seconds=delay * random.uniform(0.75, 1.25))
+
+
+def delivery_record_failure(pk: int, owner: str, *, attempts_before: int, permanent: bool,
+                            bounce: bool, code: int | None, reply: str,
+                            message_id: str = "", counts_as_attempt: bool = True,
+                            now: datetime | None = None) -> str:
+    """Record a refused or failed attempt; returns the row's new status ('' if the
+    lease was lost). Transient errors retry until SEND_MAX_ATTEMPTS."""
+    now = now or timezone.now()
+    attempts = attempts_before + (1 if counts_as_attempt else 0)
+    if bounce:
+        status = D.BOUNCED
+    elif permanent or attempts >= settings.SEND_MAX_ATTEMPTS:
+        status = D.FAILED
+    else:
+        status = D.RETRYING
+    next_at = now + retry_delay(attempts) if status == D.RETRYING else None
+    ok = _finish(pk, owner, status=status, smtp_code=code, smtp_reply=reply[:1000],
+                 message_id=message_id, attempts=attempts, next_attempt_at=next_at,
+                 updated_at=now)
+    return status if ok else ""
+
+
+def delivery_release(ids: list[int], owner: str, *, delay: timedelta | None = None) -> int:
+    """Hand back claimed rows that were never attempted (send paused, lease lost,
+    SMTP unreachable), due again after ``delay``."""
+    now = timezone.now()
+    status = (Value(D.RETRYING) if delay else
+              Case(When(attempts=0, then=Value(D.PENDING)), default=Value(D.RETRYING)))
+    return Delivery.objects.filter(pk__in=ids, lease_owner=owner, status=D.SENDING).update(
+        status=status,
+        next_attempt_at=now + (delay or timedelta(0)), lease_until=None, lease_owner="",
+        updated_at=now)
+
+
+def delivery_lease_extend(owner: str, seconds: int | None = None) -> int:
+    until = timezone.now() + timedelta(seconds=seconds or settings.SEND_LEASE_SECONDS)
+    return Delivery.objects.filter(lease_owner=owner, status=D.SENDING).update(lease_until=until)

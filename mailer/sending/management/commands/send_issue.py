@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from mailer.issues.models import Issue
+from mailer.sending.management.commands._common import progress_wait, stream_writer
+from mailer.sending.planning import PlanError, send_create, send_schedule, send_start
+from subscribers.models import MailingList, Segment
+
+
+def _at(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    value = parse_datetime(raw)
+    if value is None:
+        raise CommandError(f"--at {raw!r} is not an ISO 8601 date-time, e.g. 2026-12-01T09:00+05:00")
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+class Command(BaseCommand):
+    help = ("Send an issue to one or more lists. Plans the audience now and queues it "
+            "(or schedules it with --at). Prints the send's id alone on the last line.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("issue", help="issue id or slug")
+        parser.add_argument("--list", dest="lists", action="append", required=True,
+                            metavar="SLUG", help="list to send to (repeat for several)")
+        parser.add_argument("--exclude", action="append", default=[], metavar="SLUG",
+                            help="leave out members of this list (repeatable)")
+        parser.add_argument("--segment", metavar="SLUG", help="only subscribers in this segment")
+        parser.add_argument("--at", help="start at this ISO 8601 time instead of now")
+        parser.add_argument("--wait", action="store_true",
+                            help="show progress until the workers have finished")
+        parser.add_argument("--timeout", type=float, help="with --wait: stop waiting after S s")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        issue = self._issue(opts["issue"])
+        lists = self._lists(opts["lists"])
+        excluded = self._lists(opts["exclude"])
+        segment = None
+        if opts["segment"]:
+            segment = Segment.objects.filter(slug=opts["segment"]).first()
+            if segment is None:
+                raise CommandError(f"no segment {opts['segment']!r}; nothing was sent")
+        at = _at(opts["at"])
+        try:
+            send = send_create(issue, lists, excluded_lists=excluded, segment=segment,
+                               scheduled_at=at)
+            if at and at > timezone.now():
+                send_schedule(send.pk)
+                self.stdout.write(f"Send {send.pk} of {issue.slug!r} scheduled for "
+                                  f"{at.isoformat()}; a worker with beat starts it then.")
+            else:
+                result = send_start(send.pk)
+                planned = result.planned if result else 0
+                self.stdout.write(f"Send {send.pk} of {issue.slug!r}: {planned} recipients "
+                                  f"planned and queued.")
+        except PlanError as exc:
+            raise CommandError(f"{exc}; nothing was sent") from None
+        if opts["wait"]:
+            p = progress_wait(send.pk, write=stream_writer(self.stderr), tty=self.stderr.isatty(),
+                              timeout=opts["timeout"])
+            self.stdout.write(f"{p['status']}: sent {p['sent']}, failed {p['failed']}, "
+                              f"bounced {p['bounced']}, skipped {p['skipped']}, "
+                              f"unfinished {p['pending'] + p['sending'] + p['retrying']}"
+                              + (f" ({p['status_reason']})" if p["status_reason"] else ""))
+        self.stdout.write(str(send.pk))
+
+    def _issue(self, key: str) -> Issue:
+        issue = (Issue.objects.filter(pk=int(key)).first() if key.isdigit()
+                 else Issue.objects.filter(slug=key).first())
+        if issue is None:
+            raise CommandError(f"no issue {key!r}; import one with import_issue")
+        return issue
+
+    def _lists(self, slugs: list[str]) -> list[MailingList]:
+        found = {ml.slug: ml for ml in MailingList.objects.filter(slug__in=slugs)}
+        missing = [s for s in slugs if s not in found]
+        if missing:
+            raise CommandError(f"no list {', '.join(map(repr, missing))}; nothing was sent")
+        return [found[s] for s in slugs]

@@ -1,0 +1,100 @@
+"""Global send rate limits: a Redis token bucket per SMTP route (and per domain).
+
+Celery's ``rate_limit`` is per worker process; a relay's limit is for all of us
+together (DESIGN.md invariant 7), so the bucket lives in Redis and one Lua script
+refills and takes a token atomically. Time comes from Redis's own clock, so
+workers on machines with skewed clocks share one notion of "now".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from functools import cache
+from typing import Any
+
+from django.conf import settings
+
+from mailer.env import ConfigError
+
+BUCKET_SCRIPT = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate / 1000)
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return wait
+"""
+
+
+@cache
+def _script() -> Any:
+    import redis
+
+    if not settings.REDIS_URL:
+        raise ConfigError("SEND_RATE_PER_SECOND is set but REDIS_URL is empty; set REDIS_URL to "
+                          "redis://HOST:6379/0 (the rate limit is shared through Redis)")
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    return client.register_script(BUCKET_SCRIPT)
+
+
+def token_take(key: str, rate: float, burst: float | None = None) -> float:
+    """Take one token from bucket ``key``; returns 0 if granted, else seconds to wait
+    before asking again (nothing was taken)."""
+    burst = burst if burst is not None else max(1.0, rate)
+    wait_ms = int(_script()(keys=[key], args=[rate, burst]))
+    return wait_ms / 1000.0
+
+
+def _domain_rates() -> dict[str, float]:
+    """Optional per-recipient-domain limits (messages/s): the SEND_DOMAIN_RATES setting
+    (a dict), else the environment variable, e.g. ``gmail.com=20,yahoo.com=10``."""
+    configured = getattr(settings, "SEND_DOMAIN_RATES", None)
+    if configured is not None:
+        return dict(configured)
+    return domain_rates_parse(os.environ.get("SEND_DOMAIN_RATES", ""))
+
+
+def domain_rates_parse(raw: str) -> dict[str, float]:
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        domain, _, value = item.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not domain or rate <= 0:
+            raise ConfigError(f"SEND_DOMAIN_RATES item {item!r} is not DOMAIN=RATE; set "
+                              "SEND_DOMAIN_RATES to e.g. gmail.com=20,yahoo.com=10")
+        rates[domain.strip().lower()] = rate
+    return rates
+
+
+def rate_limit_wait(route_label: str, recipient: str) -> float:
+    """Block until the route's (and the recipient domain's) bucket grants a message.
+    Returns seconds slept. A no-op when no limit is configured."""
+    slept = 0.0
+    rate = settings.SEND_RATE_PER_SECOND
+    buckets: list[tuple[str, float]] = []
+    if rate > 0:
+        buckets.append((f"nl:rate:route:{route_label}", rate))
+    domain = recipient.rpartition("@")[2].lower()
+    domain_rate = _domain_rates().get(domain)
+    if domain_rate:
+        buckets.append((f"nl:rate:domain:{domain}", domain_rate))
+    for key, r in buckets:
+        while (wait := token_take(key, r)) > 0:
+            time.sleep(wait)
+            slept += wait
+    return slept

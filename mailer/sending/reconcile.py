@@ -1,0 +1,107 @@
+"""The reconciler: makes sending self-healing after crashes and broker loss.
+
+Runs every minute from Celery beat and once when a worker starts. Because the
+database is the truth, it only has to look at rows: start scheduled sends that
+are due, re-enqueue batches whose task was lost (queued or running but silent
+for too long) or whose retries are due, and finish sends with no unfinished row.
+Re-enqueueing a batch that is in fact alive is harmless: claims are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mailer.sending import dispatch
+from mailer.sending.models import Send, SendBatch
+from mailer.sending.planning import PlanError, send_start
+from mailer.sending.runner import send_finish_if_complete
+
+log = logging.getLogger(__name__)
+QUEUED_STALE_SECONDS = 900  # a queued task unseen for this long was probably lost
+# When the broker can say that nothing is waiting or unacknowledged, a batch queued
+# longer than this has certainly lost its task.
+QUEUED_STALE_IDLE_BROKER_SECONDS = 30
+
+
+def broker_backlog() -> int | None:
+    """Send tasks waiting in, or taken but not acknowledged from, the send queue.
+    None when the broker cannot tell (only Redis is asked)."""
+    from mailer.celery import app
+
+    url = str(app.conf.broker_url or "")
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    import redis
+
+    queue = dispatch.send_queue()
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        waiting = int(client.llen(queue))
+        # kombu keeps unacknowledged messages in one hash per db as
+        # [message, exchange, routing_key]; count only those of our queue.
+        taken = len([raw for raw in client.hvals("unacked") if _routing_key(raw) == queue])
+    except redis.RedisError:
+        return None
+    return waiting + taken
+
+
+def _routing_key(raw: bytes | str) -> str:
+    try:
+        return str(json.loads(raw)[2])
+    except (ValueError, IndexError, TypeError):
+        return ""
+
+
+@dataclass
+class ReconcileReport:
+    started: int = 0
+    requeued: int = 0
+    finished: int = 0
+
+
+def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileReport:
+    """One pass. ``queued_stale_seconds`` overrides the patience for queued batches
+    (a freshly started worker uses the lease length: the previous one may have
+    died holding reserved tasks that the broker returns only much later)."""
+    report = ReconcileReport()
+    now = timezone.now()
+    for send_id in Send.objects.filter(status=Send.Status.SCHEDULED,
+                                       scheduled_at__lte=now).values_list("pk", flat=True):
+        try:
+            if send_start(send_id):
+                report.started += 1
+        except PlanError as exc:
+            log.warning("scheduled send %s could not start: %s", send_id, exc)
+    lease = timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    patience = queued_stale_seconds or QUEUED_STALE_SECONDS
+    if Send.objects.filter(status=Send.Status.SENDING).exists() and broker_backlog() == 0:
+        patience = min(patience, QUEUED_STALE_IDLE_BROKER_SECONDS)
+    queued_stale = timedelta(seconds=patience)
+    B = SendBatch.Status
+    for send_id in Send.objects.filter(status=Send.Status.SENDING).values_list("pk", flat=True):
+        lost = SendBatch.objects.filter(send_id=send_id).filter(
+            Q(status=B.QUEUED, touched_at__lt=now - queued_stale)
+            | Q(status=B.RUNNING, touched_at__lt=now - lease)
+            | Q(status=B.WAITING, due_at__lte=now))
+        with transaction.atomic():
+            report.requeued += dispatch.batches_enqueue(send_id, lost)
+        if send_finish_if_complete(send_id):
+            report.finished += 1
+    if report.started or report.requeued or report.finished:
+        log.info("reconcile: %s", report)
+    return report
+
+
+def send_resume_batches(send_id: int) -> int:
+    """After a resume: queue every unfinished batch of the send again."""
+    with transaction.atomic():
+        return dispatch.batches_enqueue(
+            send_id, SendBatch.objects.filter(send_id=send_id).exclude(status=SendBatch.Status.DONE))

@@ -1,0 +1,247 @@
+"""Sending one batch (a Delivery id range) over one reused SMTP connection.
+
+``delivery_send_range`` is the body of the ``send_batch`` task: claim a chunk of
+due rows, re-check each recipient, send, record each outcome before the next
+message, repeat until the range has nothing due. No database transaction is
+open while SMTP talks (STYLE.md habit 3).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from mailer.sending import delivery as ledger
+from mailer.sending.compose import MessageFactory
+from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.planning import audience_queryset
+from mailer.sending.ratelimit import rate_limit_wait
+from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
+from mailer.sending.state import send_transition
+from mailer.sending.verp import verp_address
+from mailer.signing.dkim_sign import dkim_key, dkim_sign
+from subscribers.models import Subscription, Suppression
+from subscribers.services import suppression_add
+
+log = logging.getLogger(__name__)
+D = Delivery.Status
+CHUNK = 50  # rows per claim: small, so a lease never outlives its chunk
+MIN_OUTCOMES_FOR_BUDGET = 20
+# Retries due sooner than this are re-enqueued with a countdown by the batch task;
+# well under the broker's visibility timeout (Redis re-delivers ETA tasks after it).
+SHORT_RETRY_HORIZON = 300.0
+
+
+@dataclass
+class RangeReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    bounced: int = 0
+    skipped: int = 0
+    connections: int = 0
+    stopped: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def lease_owner_new() -> str:
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _send_status(send_id: int) -> str | None:
+    return Send.objects.filter(pk=send_id).values_list("status", flat=True).first()
+
+
+def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
+    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once."""
+    report = RangeReport()
+    send = (Send.objects.select_related("issue", "segment")
+            .prefetch_related("lists", "excluded_lists").filter(pk=send_id).first())
+    if send is None or send.status != Send.Status.SENDING:
+        report.stopped = f"send is {send.status if send else 'gone'}"
+        return report
+    _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+    owner = lease_owner_new()
+    factory = MessageFactory(send)
+    session = SmtpSession(settings.SMTP_ROUTE)
+    try:
+        with ledger.outcome_commits_relaxed():
+            _range_loop(send, low_id, high_id, owner, factory, session, report)
+    finally:
+        session.close()
+        report.connections = session.opened
+    batch_settle(send_id, low_id, high_id)
+    send_finish_if_complete(send_id)
+    return report
+
+
+def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
+                session: SmtpSession, report: RangeReport) -> None:
+    send_id = send.pk
+    while not report.stopped:
+        if _send_status(send_id) != Send.Status.SENDING:
+            report.stopped = "send no longer sending"
+            break
+        ledger.delivery_leases_expire(send_id, low_id, high_id)
+        claimed = ledger.delivery_claim_batch(send_id, low_id, high_id, owner=owner,
+                                              limit=CHUNK)
+        if not claimed:
+            break
+        _chunk_send(send, claimed, owner, factory, session, report)
+        _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+        _error_budget_check(send_id, low_id, high_id)
+
+
+def _recheck(send: Send, claimed: list[ledger.Claimed]) -> dict[int, tuple[str, str]]:
+    """subscriber id -> (name, organisation) for those still in the audience now
+    (DESIGN.md invariant 4: unsubscribed or suppressed since planning -> skipped)."""
+    ids = [c.subscriber_id for c in claimed if c.subscriber_id is not None]
+    rows = audience_queryset(send).filter(pk__in=ids).values_list("pk", "name", "organisation")
+    return {pk: (name, org) for pk, name, org in rows}
+
+
+def _lists_now(send: Send, claimed: list[ledger.Claimed]) -> dict[int, set[int]]:
+    """subscriber id -> the send's lists they are confirmed on now. A person who left the
+    list a delivery was planned through, but is still on another list of the send, gets
+    the message through a list they are still on (its List-Id, its unsubscribe link)."""
+    ids = [c.subscriber_id for c in claimed if c.subscriber_id is not None]
+    lists: dict[int, set[int]] = {}
+    for sub_id, list_id in Subscription.objects.filter(
+            subscriber_id__in=ids, status=Subscription.Status.CONFIRMED,
+            mailing_list__in=send.lists.all()).values_list("subscriber_id", "mailing_list_id"):
+        lists.setdefault(sub_id, set()).add(list_id)
+    return lists
+
+
+def _list_for(row: ledger.Claimed, lists_now: dict[int, set[int]]) -> int | None:
+    current = lists_now.get(row.subscriber_id or 0, set())
+    if row.mailing_list_id in current or not current:
+        return row.mailing_list_id
+    return min(current)
+
+
+def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: MessageFactory,
+                session: SmtpSession, report: RangeReport) -> None:
+    allowed = _recheck(send, claimed)
+    lists_now = _lists_now(send, claimed)
+    signing = dkim_key() is not None
+    # A slow route (rate limits, a sluggish relay) must not let the lease lapse while
+    # this chunk is still being worked through: renew it at half-time.
+    renew_every = settings.SEND_LEASE_SECONDS / 2
+    renew_at = time.monotonic() + renew_every
+    for i, row in enumerate(claimed):
+        if time.monotonic() > renew_at:
+            ledger.delivery_lease_extend(owner)
+            renew_at = time.monotonic() + renew_every
+        if row.subscriber_id is None or row.subscriber_id not in allowed:
+            ledger.delivery_record_skipped(row.id, owner, "not in the audience at send time "
+                                           "(unsubscribed, suppressed or removed)")
+            report.skipped += 1
+            continue
+        name, org = allowed[row.subscriber_id]
+        rcpt = factory.recipient(row.id, row.subscriber_id, row.email, name, org,
+                                 _list_for(row, lists_now))
+        # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
+        message = factory.build(row.variant_id, rcpt, smtp=not signing)
+        data = dkim_sign(message.data) if signing else message.data
+        rate_limit_wait(settings.SMTP_ROUTE.label, row.email)
+        try:
+            accepted = session.deliver(verp_address(row.id), row.email, data,
+                                       stuffed=not signing)
+        except ConnectError as exc:
+            _outcome_failure(row, owner, exc, message.message_id, report)
+            rest = [c.id for c in claimed[i + 1:]]
+            ledger.delivery_release(rest, owner, delay=ledger.retry_delay(1))
+            report.stopped = f"SMTP unreachable: {exc}"
+            return
+        except DeliveryError as exc:
+            if not _outcome_failure(row, owner, exc, message.message_id, report):
+                ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
+                report.stopped = "lease lost"
+                return
+            continue
+        if not ledger.delivery_record_sent(row.id, owner, code=accepted.code,
+                                           reply=accepted.reply, message_id=message.message_id):
+            ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
+            report.stopped = "lease lost"
+            return
+        report.sent += 1
+
+
+def _outcome_failure(row: ledger.Claimed, owner: str, exc: DeliveryError, message_id: str,
+                     report: RangeReport) -> bool:
+    """Record a refused message; a permanent refusal of the recipient is a hard
+    bounce and suppresses the address for every future send."""
+    bounce = exc.permanent and exc.recipient
+    status = ledger.delivery_record_failure(
+        row.id, owner, attempts_before=row.attempts, permanent=exc.permanent, bounce=bounce,
+        code=exc.code, reply=exc.reply or str(exc), message_id=message_id)
+    if bounce and status:
+        suppression_add(row.email, Suppression.Reason.HARD_BOUNCE,
+                        detail=f"SMTP {exc.code} {exc.reply}"[:500])
+    if status:
+        key = {D.BOUNCED: "bounced", D.FAILED: "failed", D.RETRYING: "retrying"}[D(status)]
+        setattr(report, key, getattr(report, key) + 1)
+    return bool(status)
+
+
+def _batch_mark(send_id: int, low_id: int, status: str, **extra: object) -> None:
+    SendBatch.objects.filter(send_id=send_id, low_id=low_id).update(
+        status=status, touched_at=timezone.now(), **extra)
+
+
+def _error_budget_check(send_id: int, low_id: int, high_id: int) -> None:
+    """Pause the send when too many of this range's outcomes are errors (listmonk's
+    'pause after N errors'; a broken relay or a stale list should stop, not churn)."""
+    budget = settings.SEND_ERROR_BUDGET
+    if budget <= 0:
+        return
+    agg = Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id).aggregate(
+        ok=Count("id", filter=Q(status=D.SENT)),
+        bad=Count("id", filter=Q(status__in=(D.FAILED, D.BOUNCED)) |
+                  Q(status=D.RETRYING, attempts__gt=0)))
+    done = agg["ok"] + agg["bad"]
+    if done >= MIN_OUTCOMES_FOR_BUDGET and agg["bad"] / done > budget:
+        reason = (f"paused automatically: {agg['bad']} of {done} recent deliveries failed "
+                  f"(error budget {budget:.0%}); check the SMTP replies with send_report, "
+                  "then resume with send_control ID resume")
+        if send_transition(send_id, Send.Status.PAUSED, reason=reason):
+            log.warning("send %s: %s", send_id, reason)
+
+
+def batch_settle(send_id: int, low_id: int, high_id: int) -> None:
+    """Record whether the range is finished, waiting for retries, or still busy."""
+    rows = Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id)
+    busy = rows.filter(status__in=(D.PENDING, D.SENDING)).exists()
+    due = rows.filter(status=D.RETRYING).aggregate(due=Min("next_attempt_at"))["due"]
+    if not busy and due is None:
+        _batch_mark(send_id, low_id, SendBatch.Status.DONE, due_at=None)
+    elif not busy:
+        _batch_mark(send_id, low_id, SendBatch.Status.WAITING, due_at=due)
+
+
+def batch_retry_in(send_id: int, low_id: int, horizon: float = SHORT_RETRY_HORIZON,
+                   ) -> float | None:
+    """Seconds until the range's next retry is due, if it is waiting and due within
+    ``horizon``; None otherwise (the reconciler will pick longer waits up)."""
+    batch = SendBatch.objects.filter(send_id=send_id, low_id=low_id,
+                                     status=SendBatch.Status.WAITING).first()
+    if batch is None or batch.due_at is None:
+        return None
+    delay = max((batch.due_at - timezone.now()).total_seconds(), 0.0)
+    return delay if delay <= horizon else None
+
+
+def send_finish_if_complete(send_id: int) -> bool:
+    """Move a sending send to done once no row is unfinished. True if this call did."""
+    if Delivery.objects.filter(send_id=send_id, status__in=ledger.UNFINISHED).exists():
+        return False
+    return send_transition(send_id, Send.Status.DONE)

@@ -1,0 +1,192 @@
+"""Claiming, sending and recording in-process against a real SMTP sink."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from email.header import decode_header, make_header
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from mailer.issues.models import Issue
+from mailer.sending import delivery as ledger
+from mailer.sending.mime import message_id_for
+from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.planning import send_create, send_start
+from mailer.sending.runner import delivery_send_range
+from mailer.sending.verp import verp_read
+from mailer.sink.server import SinkServer
+from subscribers.models import MailingList, Subscriber, Subscription
+from subscribers.services import is_suppressed
+from subscribers.tokens import unsubscribe_token_read
+from tests.sending.conftest import sink_read
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def started(issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> Send:
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_start(send.pk)
+    return Send.objects.get(pk=send.pk)
+
+
+def run_all(send: Send) -> None:
+    for low, high in SendBatch.objects.filter(send=send).values_list("low_id", "high_id"):
+        delivery_send_range(send.pk, low, high)
+
+
+def test_it_sends_each_planned_recipient_exactly_once(started: Send, sink: SinkServer) -> None:
+    run_all(started)
+    rcpts = sorted(sink_read(p)[1] for p in sink.messages())
+    assert rcpts == ["aida@ngo.kz", "bek@ngo.kg", "chris@un.org", "dina@gov.tj"]
+
+
+def test_it_records_the_smtp_reply_and_message_id_of_each_sent_row(
+        started: Send, sink: SinkServer) -> None:
+    run_all(started)
+    for d in Delivery.objects.filter(send=started):
+        assert (d.status, d.smtp_code, d.attempts) == ("sent", 250, 1)
+        assert "stored" in d.smtp_reply and d.sent_at and not d.lease_owner
+        assert d.message_id == message_id_for(started.pk, d.subscriber_id)
+
+
+def test_it_marks_the_send_done_when_every_row_is_final(started: Send, sink: SinkServer) -> None:
+    run_all(started)
+    started.refresh_from_db()
+    assert started.status == "done" and started.finished_at
+
+
+def test_it_builds_messages_that_meet_the_standards(
+        started: Send, sink: SinkServer, standards: Callable[[bytes], EmailMessage]) -> None:
+    run_all(started)
+    for path in sink.messages():
+        standards(sink_read(path)[2])
+
+
+def test_it_uses_a_signed_verp_return_path_naming_the_delivery(
+        started: Send, sink: SinkServer) -> None:
+    run_all(started)
+    for path in sink.messages():
+        mail_from, rcpt, _ = sink_read(path)
+        delivery = Delivery.objects.get(pk=verp_read(mail_from))
+        assert delivery.email == rcpt and mail_from.endswith("@bounce.example.org")
+
+
+def test_it_sends_russian_subscribers_the_russian_subject_as_encoded_words(
+        started: Send, sink: SinkServer, standards: Callable[[bytes], EmailMessage]) -> None:
+    run_all(started)
+    by_rcpt = {sink_read(p)[1]: standards(sink_read(p)[2]) for p in sink.messages()}
+    aida = by_rcpt["aida@ngo.kz"]
+    assert str(aida["Subject"]).startswith("Выпуск №3")
+    assert "Аида Касымова" in str(aida["To"])
+    assert "=?utf-8?" in sink_read(next(p for p in sink.messages()
+                                        if sink_read(p)[1] == "aida@ngo.kz"))[2].decode("ascii")
+    assert str(make_header(decode_header(str(by_rcpt["bek@ngo.kg"]["Subject"])))) == "RETURNING HOME"
+
+
+def test_it_puts_the_recipients_own_unsubscribe_link_in_the_header(
+        started: Send, sink: SinkServer, audience: dict[str, Subscriber],
+        standards: Callable[[bytes], EmailMessage]) -> None:
+    run_all(started)
+    for path in sink.messages():
+        _, rcpt, raw = sink_read(path)
+        msg = standards(raw)
+        token = str(msg["List-Unsubscribe"]).split("/u/", 1)[1].split("/", 1)[0]
+        sub_id, list_id = unsubscribe_token_read(token)
+        assert Subscriber.objects.get(pk=sub_id).email == rcpt
+        assert Subscription.objects.filter(subscriber_id=sub_id, mailing_list_id=list_id).exists()
+
+
+def test_it_skips_a_recipient_who_unsubscribed_after_planning(
+        started: Send, sink: SinkServer, audience: dict[str, Subscriber]) -> None:
+    Subscription.objects.filter(subscriber=audience["dina"]).update(status="unsubscribed")
+    run_all(started)
+    dina = Delivery.objects.get(send=started, subscriber=audience["dina"])
+    assert dina.status == "skipped"
+    assert "dina@gov.tj" not in [sink_read(p)[1] for p in sink.messages()]
+
+
+def test_it_claims_a_row_only_once(started: Send) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    first = ledger.delivery_claim_batch(started.pk, low, high, owner="a", limit=3)
+    second = ledger.delivery_claim_batch(started.pk, low, high, owner="b", limit=10)
+    assert len(first) == 3 and len(second) == 1
+    assert not {c.id for c in first} & {c.id for c in second}
+
+
+def test_it_flags_only_the_first_unrecorded_row_of_a_dead_owner_as_possibly_duplicated(
+        started: Send) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    claimed = ledger.delivery_claim_batch(started.pk, low, high, owner="dead", limit=4)
+    ledger.delivery_record_sent(claimed[0].id, "dead", code=250, reply="ok", message_id="<x@y>")
+    Delivery.objects.filter(lease_owner="dead").update(
+        lease_until=timezone.now() - timedelta(seconds=1))
+    assert ledger.delivery_leases_expire(started.pk, low, high) == 3
+    flagged = list(Delivery.objects.filter(send=started, possibly_duplicated=True)
+                   .values_list("id", flat=True))
+    assert flagged == [claimed[1].id]
+    assert set(Delivery.objects.filter(send=started).values_list("status", flat=True)) == {
+        "sent", "retrying"}
+
+
+def test_it_does_not_record_an_outcome_for_a_row_whose_lease_was_taken_over(
+        started: Send) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    row = ledger.delivery_claim_batch(started.pk, low, high, owner="slow", limit=1)[0]
+    Delivery.objects.filter(pk=row.id).update(lease_owner="other")
+    assert not ledger.delivery_record_sent(row.id, "slow", code=250, reply="ok", message_id="")
+
+
+def test_it_stops_sending_when_the_send_is_paused(started: Send, sink: SinkServer,
+                                                  settings: Any) -> None:
+    Send.objects.filter(pk=started.pk).update(status="paused")
+    run_all(started)
+    assert sink.messages() == []
+    assert set(Delivery.objects.filter(send=started).values_list("status", flat=True)) == {
+        "pending"}
+
+
+def test_it_suppresses_nobody_when_all_is_accepted(started: Send, sink: SinkServer) -> None:
+    run_all(started)
+    assert not any(is_suppressed(e) for e in ("aida@ngo.kz", "bek@ngo.kg"))
+
+
+def test_it_delivers_a_line_holding_a_single_dot_intact(sink: SinkServer, settings: Any) -> None:
+    from mailer.sending.smtp import SmtpSession
+
+    body = b"Subject: dots\r\n\r\nfirst\r\n.\r\n..two\r\nlast\r\n"
+    session = SmtpSession(settings.SMTP_ROUTE)
+    session.deliver("bounces@bounce.example.org", "a@b.org", body)
+    session.close()
+    assert sink_read(sink.messages()[0])[2] == body
+
+
+def test_it_renews_the_lease_while_a_slow_chunk_is_being_sent(
+        started: Send, sink: SinkServer, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.SEND_LEASE_SECONDS = 0.0002  # every message outlives half the lease
+    renewals: list[str] = []
+    original = ledger.delivery_lease_extend
+
+    def spy(owner: str, seconds: int | None = None) -> int:
+        renewals.append(owner)
+        return original(owner, seconds)
+
+    monkeypatch.setattr(ledger, "delivery_lease_extend", spy)
+    run_all(started)
+    assert renewals and Delivery.objects.filter(send=started, status="sent").count() == 4
+
+
+def test_it_restores_durable_commits_on_the_connection_after_a_batch(
+        started: Send, sink: SinkServer) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("synchronous_commit is a PostgreSQL setting")
+    run_all(started)
+    with connection.cursor() as cur:
+        cur.execute("SHOW synchronous_commit")
+        assert cur.fetchone()[0] == "on"

@@ -1,0 +1,73 @@
+"""The global rate limit is one Redis token bucket shared by every process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import pytest
+
+from mailer.env import ConfigError
+from mailer.sending.ratelimit import _script, domain_rates_parse, rate_limit_wait, token_take
+from tests.sending.conftest import ROOT
+
+
+@pytest.fixture
+def bucket_redis(send_redis_url: str, settings: Any) -> str:
+    settings.REDIS_URL = send_redis_url
+    _script.cache_clear()
+    yield send_redis_url
+    _script.cache_clear()
+
+
+def test_it_grants_a_burst_then_asks_the_caller_to_wait(bucket_redis: str) -> None:
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    grants = [token_take(key, rate=5, burst=5) for _ in range(5)]
+    assert grants == [0.0] * 5
+    assert 0 < token_take(key, rate=5, burst=5) <= 0.2
+
+
+def test_it_shares_the_bucket_with_another_process(bucket_redis: str) -> None:
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'mailer.settings');"
+            "django.setup();"
+            "from mailer.sending.ratelimit import token_take;"
+            f"[token_take({key!r}, rate=0.01, burst=3) for _ in range(3)]")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=30,
+                   env={"REDIS_URL": bucket_redis, "PATH": "/usr/bin:/bin"})
+    # A slow refill (one token per 100 s) so that a slow subprocess start cannot refill it.
+    assert token_take(key, rate=0.01, burst=3) > 0
+
+
+def test_it_does_not_touch_redis_when_no_limit_is_set(settings: Any) -> None:
+    settings.SEND_RATE_PER_SECOND = 0.0
+    settings.REDIS_URL = ""
+    _script.cache_clear()
+    assert rate_limit_wait("smtp:25", "a@b.org") == 0.0
+
+
+def test_it_waits_for_a_token_when_the_route_limit_is_reached(
+        bucket_redis: str, settings: Any) -> None:
+    settings.SEND_RATE_PER_SECOND = 20.0
+    route = f"route-{uuid.uuid4().hex}"
+    slept = sum(rate_limit_wait(route, f"r{i}@x.org") for i in range(22))
+    assert slept > 0
+
+
+def test_it_applies_a_per_domain_limit(bucket_redis: str, settings: Any) -> None:
+    domain = f"{uuid.uuid4().hex}.example"
+    settings.SEND_DOMAIN_RATES = {domain: 10.0}
+    slept = sum(rate_limit_wait("r", f"u{i}@{domain}") for i in range(11))
+    assert slept > 0
+
+
+def test_it_reads_per_domain_limits_from_the_environment_format() -> None:
+    assert domain_rates_parse("Gmail.com=20, yahoo.com=2.5") == {"gmail.com": 20.0,
+                                                                 "yahoo.com": 2.5}
+
+
+def test_it_refuses_a_malformed_per_domain_limit() -> None:
+    with pytest.raises(ConfigError, match="SEND_DOMAIN_RATES"):
+        domain_rates_parse("gmail.com=fast")
