@@ -50,9 +50,26 @@ def _segment_q(segment: Segment | None) -> Q:
         raise PlanError(f"segment {segment.slug!r} has an invalid rule: {exc}") from None
 
 
-def audience_queryset(send: Send) -> QuerySet[Subscriber]:
+ACTIVE_SEND = (Send.Status.SCHEDULED, Send.Status.PLANNING, Send.Status.SENDING, Send.Status.PAUSED)
+
+
+def _issue_reached_elsewhere(send: Send, *, at_send_time: bool) -> Exists:
+    """People another send of the same issue has mailed (sent, bounced) or, when planning,
+    still will mail (unfinished rows of an active send): one issue reaches a person once,
+    however many sends overlap. At send time only finished mail counts, so two sends that
+    both planned a person cannot both skip them."""
+    reached = Q(status__in=[Delivery.Status.SENT, Delivery.Status.BOUNCED])
+    if not at_send_time:
+        reached |= Q(status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING,
+                                 Delivery.Status.RETRYING], send__status__in=ACTIVE_SEND)
+    return Exists(Delivery.objects.filter(subscriber=OuterRef("pk"), send__issue_id=send.issue_id)
+                  .exclude(send_id=send.pk).filter(reached))
+
+
+def audience_queryset(send: Send, *, at_send_time: bool = False) -> QuerySet[Subscriber]:
     """Everyone the send may mail right now: active, confirmed in at least one chosen
-    list, confirmed in none of the excluded lists, not suppressed, in the segment."""
+    list, confirmed in none of the excluded lists, not suppressed, in the segment, and
+    not reached by another send of the same issue."""
     list_ids = [ml.pk for ml in send.lists.all()]
     excluded_ids = [ml.pk for ml in send.excluded_lists.all()]
     confirmed = Subscription.objects.filter(subscriber=OuterRef("pk"),
@@ -62,6 +79,7 @@ def audience_queryset(send: Send) -> QuerySet[Subscriber]:
     if excluded_ids:
         qs = qs.exclude(Exists(confirmed.filter(mailing_list_id__in=excluded_ids)))
     qs = qs.exclude(Exists(Suppression.objects.filter(email_hash=OuterRef("email_hash"))))
+    qs = qs.exclude(_issue_reached_elsewhere(send, at_send_time=at_send_time))
     return qs.filter(_segment_q(send.segment))
 
 
@@ -168,6 +186,9 @@ def send_create(issue: Issue, lists: Iterable[MailingList], *,
     return send
 
 
+PLAN_LOCK_CLASS = 0x6E6C  # advisory-lock namespace of send planning ("nl")
+
+
 def send_plan(send: Send, *, batch_size: int | None = None) -> PlanResult:
     """Freeze the audience into Delivery rows and cut them into batches (idempotent).
 
@@ -177,6 +198,10 @@ def send_plan(send: Send, *, batch_size: int | None = None) -> PlanResult:
     sql, params = plan_insert_sql(send)
     with transaction.atomic():
         with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                # Plans of the same issue take turns, so each sees the rows the other froze
+                # (SQLite's IMMEDIATE transactions already serialise writers).
+                cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [PLAN_LOCK_CLASS, send.issue_id])
             _statistics_refresh(cur)
             cur.execute(sql, params)
             inserted = max(cur.rowcount, 0)

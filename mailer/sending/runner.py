@@ -104,7 +104,8 @@ def _recheck(send: Send, claimed: list[ledger.Claimed]) -> dict[int, tuple[str, 
     """subscriber id -> (name, organisation) for those still in the audience now
     (DESIGN.md invariant 4: unsubscribed or suppressed since planning -> skipped)."""
     ids = [c.subscriber_id for c in claimed if c.subscriber_id is not None]
-    rows = audience_queryset(send).filter(pk__in=ids).values_list("pk", "name", "organisation")
+    rows = (audience_queryset(send, at_send_time=True).filter(pk__in=ids)
+            .values_list("pk", "name", "organisation"))
     return {pk: (name, org) for pk, name, org in rows}
 
 

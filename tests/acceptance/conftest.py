@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -102,16 +103,27 @@ def people(lists: dict[str, MailingList]) -> dict[str, Subscriber]:
     return out
 
 
-@pytest.fixture
-def issue(db: None) -> Issue:
-    """The structured seed, English and Russian variants of one issue."""
-    first = issue_import(SEED_EN.read_text(encoding="utf-8"), slug=ISSUE_SLUG,
-                         filename=SEED_EN.name)
-    second = issue_import(SEED_RU.read_text(encoding="utf-8"), slug=ISSUE_SLUG,
-                          filename=SEED_RU.name)
+def seed_issue(slug: str) -> Issue:
+    """The structured seed imported as the issue ``slug``, English and Russian variants."""
+    first = issue_import(SEED_EN.read_text(encoding="utf-8"), slug=slug, filename=SEED_EN.name)
+    second = issue_import(SEED_RU.read_text(encoding="utf-8"), slug=slug, filename=SEED_RU.name)
     assert first.issue.pk == second.issue.pk
     assert {v.language for v in first.issue.variants.all()} == {"en", "ru"}
     return first.issue
+
+
+@pytest.fixture
+def issue(db: None) -> Issue:
+    """The structured seed, English and Russian variants of one issue."""
+    return seed_issue(ISSUE_SLUG)
+
+
+@pytest.fixture
+def next_issue(db: None) -> Callable[[], Issue]:
+    """The following issues of the bulletin (the seed again under new slugs): an issue
+    reaches a person once, so "the next send" to the same people is of another issue."""
+    made = itertools.count(4)
+    return lambda: seed_issue(f"iom-central-asia-{next(made):02d}")
 
 
 # --- settings, Celery, the sink -----------------------------------------------------------

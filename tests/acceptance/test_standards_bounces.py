@@ -5,6 +5,7 @@ suppressed (or counted) and the next send skips it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from mailer.bounces.processing import bounce_process
@@ -92,7 +93,7 @@ def test_row_17_a_bounce_with_a_forged_verp_address_changes_nothing(
 # --- row 18: DSN bounces ------------------------------------------------------------------------
 
 def test_row_18_a_hard_dsn_for_a_sent_message_suppresses_it_and_the_next_send_skips_it(
-        sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue], lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
     person = people["zhanna"]
     m = sent.to(person)
@@ -102,7 +103,7 @@ def test_row_18_a_hard_dsn_for_a_sent_message_suppresses_it_and_the_next_send_sk
     assert suppression is not None and suppression.reason == Suppression.Reason.HARD_BOUNCE
     assert sent.delivery(person).status == Delivery.Status.BOUNCED
 
-    following = send_both(sender, issue, lists)
+    following = send_both(sender, next_issue(), lists)
     assert person.email not in following.by_email
     assert not Delivery.objects.filter(send=following.send, email=person.email).exists()
     assert set(following.by_email) == {p.email for p in people.values()} - {person.email}
@@ -119,10 +120,10 @@ def test_row_18_a_hard_dsn_identified_only_by_the_returned_headers_still_counts(
 
 
 def test_row_18_a_hard_dsn_after_planning_is_honoured_at_send_time(
-        sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue], lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
     person = people["bakhyt"]
-    send, batches = sender.plan(issue, [lists[slug] for slug in BOTH])
+    send, batches = sender.plan(next_issue(), [lists[slug] for slug in BOTH])
     assert Delivery.objects.filter(send=send, email=person.email).exists()
     m = sent.to(person)
     assert bounce_process(report_for("postfix-hard-5.1.1.eml", m),
@@ -133,7 +134,7 @@ def test_row_18_a_hard_dsn_after_planning_is_honoured_at_send_time(
 
 
 def test_row_18_a_soft_dsn_is_counted_and_the_address_stays_in_the_next_send(
-        sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue], lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
     person = people["oneil"]
     m = sent.to(person)
@@ -141,11 +142,11 @@ def test_row_18_a_soft_dsn_is_counted_and_the_address_stays_in_the_next_send(
     assert (outcome.action, outcome.kind, outcome.email) == ("counted", "soft", person.email)
     assert suppression_of(person) is None
     assert sent.delivery(person).status == Delivery.Status.SENT
-    assert person.email in send_both(sender, issue, lists).by_email
+    assert person.email in send_both(sender, next_issue(), lists).by_email
 
 
 def test_row_18_soft_bounces_from_n_sends_suppress_the_address(
-        settings: Any, sent: SendOutcome, sender: Sender, issue: Issue,
+        settings: Any, sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue],
         lists: dict[str, MailingList], people: dict[str, Subscriber]) -> None:
     settings.SOFT_BOUNCE_LIMIT = 3
     person = people["oneil"]
@@ -155,7 +156,7 @@ def test_row_18_soft_bounces_from_n_sends_suppress_the_address(
         m = current.to(person)
         outcomes.append(bounce_process(report_for("postfix-delayed-4.4.1.eml", m),
                                        [m.envelope_from]).action)
-        current = send_both(sender, issue, lists)
+        current = send_both(sender, next_issue(), lists)
     assert outcomes == ["counted", "counted", "suppressed"]
     suppression = suppression_of(person)
     assert suppression is not None and suppression.reason == Suppression.Reason.SOFT_BOUNCE
@@ -165,7 +166,7 @@ def test_row_18_soft_bounces_from_n_sends_suppress_the_address(
 # --- row 19: ARF complaints -----------------------------------------------------------------------
 
 def test_row_19_a_complaint_about_a_sent_message_unsubscribes_and_suppresses(
-        sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue], lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
     person = people["bakhyt"]  # on both lists: a complaint ends every subscription
     m = sent.to(person)
@@ -177,7 +178,7 @@ def test_row_19_a_complaint_about_a_sent_message_unsubscribes_and_suppresses(
     assert set(Subscription.objects.filter(subscriber=person).values_list("status", flat=True)) == {
         Subscription.Status.UNSUBSCRIBED}
 
-    following = send_both(sender, issue, lists)
+    following = send_both(sender, next_issue(), lists)
     assert person.email not in following.by_email
     assert not Delivery.objects.filter(send=following.send, email=person.email).exists()
 

@@ -142,8 +142,8 @@ def test_row_8_feedback_id_carries_nothing_per_recipient(
 
 
 def test_row_8_the_sender_id_is_stable_across_sends(
-        sender: Sender, sent: SendOutcome, issue: Issue, lists: dict[str, MailingList]) -> None:
-    again = sender.send(issue, [lists["public"]])
+        sender: Sender, sent: SendOutcome, next_issue: Callable[[], Issue], lists: dict[str, MailingList]) -> None:
+    again = sender.send(next_issue(), [lists["public"]])
     ids = {one(m, "Feedback-ID").split(":")[-1] for m in [*sent.messages, *again.messages]}
     assert ids == {SENDER_ID}
 
@@ -185,7 +185,7 @@ def test_row_10_message_id_is_unique_per_recipient_and_recorded_on_the_delivery(
 
 
 def test_row_10_message_id_is_deterministic_per_send_and_subscriber(
-        sent: SendOutcome, sender: Sender, issue: Issue, lists: dict[str, MailingList],
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue], lists: dict[str, MailingList],
         people: dict[str, Subscriber]) -> None:
     # The same (send, subscriber) built again by the send's own factory: the same id.
     factory = MessageFactory(sent.send)
@@ -196,7 +196,7 @@ def test_row_10_message_id_is_deterministic_per_send_and_subscriber(
         rebuilt = factory.build(d.variant_id, rcpt)
         assert rebuilt.message_id == one(sent.to(person), "Message-ID")
     # Another send to the same person: another id.
-    again = sender.send(issue, [lists["public"]])
+    again = sender.send(next_issue(), [lists["public"]])
     for email_addr, m in again.by_email.items():
         assert one(m, "Message-ID") != one(sent.by_email[email_addr], "Message-ID")
 

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from mailer.core.demo_data import demo_audience
 from mailer.issues.services import issue_import
+from mailer.sending.models import Send
 from mailer.sink.server import SinkServer
 from mailer.sink.store import sink_clear
 from subscribers.models import MailingList
@@ -151,6 +152,13 @@ class Command(BaseCommand):
 
     def send(self, issue_id: int) -> int:
         self.step("Sending the issue to Partners and Subscribers")
+        # An issue reaches a person once, whatever the number of sends: a re-run of the
+        # demo starts from a clean slate by removing the earlier demo sends of this issue.
+        earlier = Send.objects.filter(issue_id=issue_id)
+        if earlier.exists():
+            removed = earlier.count()
+            earlier.delete()
+            self.stdout.write(f"  removed {removed} earlier demo send(s) of this issue")
         out = StringIO()
         call_command("send_issue", str(issue_id), "--list", "partners", "--list", "subscribers",
                      "--wait", stdout=out)
