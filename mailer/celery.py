@@ -56,7 +56,7 @@ def configure(sender: Celery, **_: object) -> None:
         beat_schedule={
             "reconcile-sends": {
                 "task": "mailer.sending.tasks.reconcile",
-                "schedule": timedelta(seconds=60),
+                "schedule": timedelta(seconds=settings.SEND_RECONCILE_SECONDS),
             },
         },
         beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),

@@ -146,6 +146,7 @@ SMTP_URL = env_str("SMTP_URL", "smtp://127.0.0.1:2525")
 SMTP_ROUTE = smtp_from_url("SMTP_URL", SMTP_URL)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200, minimum=1)
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=10)
+SEND_RECONCILE_SECONDS = env_int("SEND_RECONCILE_SECONDS", 60, minimum=1)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0.0, minimum=0.0)  # 0 = unlimited
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)

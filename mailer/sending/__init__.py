@@ -23,7 +23,10 @@ Decisions worth knowing (and why):
   their lease and flagged ``possibly_duplicated``.
 - A worker sends its claimed rows in id order and records each before the next,
   so when a lease expires only the lowest unrecorded row of that owner can have
-  been on the wire; only that row is flagged ``possibly_duplicated``.
+  been on the wire; only that row is flagged ``possibly_duplicated``. So is a row
+  whose connection died after its whole message was sent and before the answer.
+- A rate-limit bucket that cannot reach Redis waits up to a minute for it (the
+  worker keeps its claimed rows) before the batch fails over to the reconciler.
 - ``SendBatch`` rows record when a batch's task was last queued or seen working,
   so the reconciler re-enqueues lost tasks (Redis restart, killed worker) without
   flooding the queue with copies of live ones.

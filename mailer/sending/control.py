@@ -28,10 +28,21 @@ def send_resume(send_id: int) -> int:
         return send_resume_batches(send_id)
 
 
-def send_cancel(send_id: int, *, by: str = "staff") -> None:
-    """Cancel for good. Unsent rows stay pending in the ledger as a record of who
-    did not get the issue; no worker claims rows of a cancelled send."""
-    send_transition_or_raise(send_id, S.CANCELLED, reason=f"cancelled by {by}")
+CANCELLED_REPLY = "not sent: the send was cancelled"
+
+
+def send_cancel(send_id: int, *, by: str = "staff") -> int:
+    """Cancel for good; returns how many recipients will not get the issue.
+
+    Rows nobody holds become ``skipped`` (the ledger says who did not get the issue
+    and why); rows a worker has claimed finish with their real outcome, and no
+    worker claims a row of a cancelled send."""
+    with transaction.atomic():
+        send_transition_or_raise(send_id, S.CANCELLED, reason=f"cancelled by {by}")
+        return Delivery.objects.filter(
+            send_id=send_id, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING],
+        ).update(status=Delivery.Status.SKIPPED, smtp_reply=CANCELLED_REPLY,
+                 next_attempt_at=None, updated_at=timezone.now())
 
 
 def send_retry_failed(send_id: int) -> int:

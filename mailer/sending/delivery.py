@@ -164,9 +164,11 @@ def retry_delay(attempts: int) -> timedelta:
 def delivery_record_failure(pk: int, owner: str, *, attempts_before: int, permanent: bool,
                             bounce: bool, code: int | None, reply: str,
                             message_id: str = "", counts_as_attempt: bool = True,
-                            now: datetime | None = None) -> str:
+                            maybe_delivered: bool = False, now: datetime | None = None) -> str:
     """Record a refused or failed attempt; returns the row's new status ('' if the
-    lease was lost). Transient errors retry until SEND_MAX_ATTEMPTS."""
+    lease was lost). Transient errors retry until SEND_MAX_ATTEMPTS. ``maybe_delivered``
+    (the connection died awaiting the answer to a complete message) flags the row
+    ``possibly_duplicated``: a retry may be the person's second copy."""
     now = now or timezone.now()
     attempts = attempts_before + (1 if counts_as_attempt else 0)
     if bounce:
@@ -176,9 +178,10 @@ def delivery_record_failure(pk: int, owner: str, *, attempts_before: int, perman
     else:
         status = D.RETRYING
     next_at = now + retry_delay(attempts) if status == D.RETRYING else None
+    flag = {"possibly_duplicated": True} if maybe_delivered else {}
     ok = _finish(pk, owner, status=status, smtp_code=code, smtp_reply=reply[:1000],
                  message_id=message_id, attempts=attempts, next_attempt_at=next_at,
-                 updated_at=now)
+                 updated_at=now, **flag)
     return status if ok else ""
 
 

@@ -8,6 +8,7 @@ workers on machines with skewed clocks share one notion of "now".
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from functools import cache
@@ -16,6 +17,8 @@ from typing import Any
 from django.conf import settings
 
 from mailer.env import ConfigError
+
+log = logging.getLogger(__name__)
 
 BUCKET_SCRIPT = """
 local rate = tonumber(ARGV[1])
@@ -49,12 +52,30 @@ def _script() -> Any:
     return client.register_script(BUCKET_SCRIPT)
 
 
+# A Redis restart (or failover) pauses sending instead of failing the batch: the
+# worker holds its claimed rows and asks again for this long before giving up.
+REDIS_OUTAGE_PATIENCE_SECONDS = 60.0
+
+
 def token_take(key: str, rate: float, burst: float | None = None) -> float:
     """Take one token from bucket ``key``; returns 0 if granted, else seconds to wait
-    before asking again (nothing was taken)."""
+    before asking again (nothing was taken). Waits out a short Redis outage; raises
+    the Redis error when it lasts longer than REDIS_OUTAGE_PATIENCE_SECONDS."""
+    import redis
+
     burst = burst if burst is not None else max(1.0, rate)
-    wait_ms = int(_script()(keys=[key], args=[rate, burst]))
-    return wait_ms / 1000.0
+    deadline = time.monotonic() + REDIS_OUTAGE_PATIENCE_SECONDS
+    pause = 0.25
+    while True:
+        try:
+            wait_ms = int(_script()(keys=[key], args=[rate, burst]))
+            return wait_ms / 1000.0
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            log.warning("rate limit: Redis unreachable (%s); asking again in %.2f s", exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _domain_rates() -> dict[str, float]:

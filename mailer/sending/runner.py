@@ -184,7 +184,8 @@ def _outcome_failure(row: ledger.Claimed, owner: str, exc: DeliveryError, messag
     bounce = exc.permanent and exc.recipient
     status = ledger.delivery_record_failure(
         row.id, owner, attempts_before=row.attempts, permanent=exc.permanent, bounce=bounce,
-        code=exc.code, reply=exc.reply or str(exc), message_id=message_id)
+        code=exc.code, reply=exc.reply or str(exc), message_id=message_id,
+        maybe_delivered=exc.maybe_delivered)
     if bounce and status:
         suppression_add(row.email, Suppression.Reason.HARD_BOUNCE,
                         detail=f"SMTP {exc.code} {exc.reply}"[:500])

@@ -23,16 +23,20 @@ class DeliveryError(Exception):
     ``recipient``: the reply is about this recipient (RCPT stage), so a permanent
     error is a hard bounce; otherwise it concerns the message or our side.
     ``connection_lost``: the session must be reopened before the next message.
+    ``maybe_delivered``: the connection died after the whole message was on the wire
+    and before the server's answer, so the server may have accepted it.
     """
 
     def __init__(self, message: str, *, permanent: bool, code: int | None = None,
-                 reply: str = "", recipient: bool = False, connection_lost: bool = False):
+                 reply: str = "", recipient: bool = False, connection_lost: bool = False,
+                 maybe_delivered: bool = False):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
         self.reply = reply
         self.recipient = recipient
         self.connection_lost = connection_lost
+        self.maybe_delivered = maybe_delivered
 
 
 class ConnectError(DeliveryError):
@@ -100,6 +104,7 @@ class SmtpSession:
         if "\r" in recipient or "\n" in recipient or "\n" in envelope_from:
             raise DeliveryError(f"refusing an address with a line break: {recipient!r}",
                                 permanent=True, recipient=True)
+        body_sent = False
         try:
             if conn.has_extn("pipelining"):
                 conn.send(f"MAIL FROM:<{envelope_from}>\r\nRCPT TO:<{recipient}>\r\n"
@@ -121,6 +126,7 @@ class SmtpSession:
             if data_code != 354:
                 self._reject(data_code, data_resp, stage="DATA", recipient_stage=False)
             conn.send(wire + b".\r\n")
+            body_sent = True
             code, resp = conn.getreply()
             if code != 250:
                 self._reject(code, resp, stage="end of DATA", recipient_stage=False)
@@ -128,7 +134,7 @@ class SmtpSession:
             self.close(quit=False)
             raise DeliveryError(f"connection to {self.route.label} lost: {exc}", permanent=False,
                                 reply=str(exc) or type(exc).__name__,
-                                connection_lost=True) from None
+                                connection_lost=True, maybe_delivered=body_sent) from None
         return Accepted(code, _text(resp))
 
     def _reject(self, code: int, resp: bytes | str, *, stage: str, recipient_stage: bool) -> None:

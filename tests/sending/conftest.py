@@ -11,6 +11,7 @@ import email
 import email.policy
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -229,23 +230,25 @@ def database_url_for_worker() -> str:
 class WorkerProcess:
     """``celery -A mailer worker`` in a subprocess with the test's database and broker."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1):
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 1,
+                 queues: str | None = None):
         self.env = env
         self.log_path = log_path
         self.concurrency = concurrency
+        self.queues = queues or env["SEND_TASK_QUEUE"]
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> WorkerProcess:
+    def command(self) -> list[str]:
         pool = ["--pool=solo"] if self.concurrency == 1 else ["--pool=prefork",
                                                                f"-c{self.concurrency}"]
+        return [sys.executable, "-m", "celery", "-A", "mailer", "worker", *pool, "-l", "warning",
+                "-Q", self.queues, "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "-n", f"test-{time.monotonic_ns()}@%h"]
+
+    def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "mailer", "worker", *pool, "-l", "warning",
-             "-Q", self.env["SEND_TASK_QUEUE"],
-             "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "-n", f"test-{time.monotonic_ns()}@%h"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True)
+        self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
         return self
 
     def kill(self) -> None:
@@ -297,14 +300,83 @@ def worker_factory(worker_env: dict[str, str], tmp_path: Path,
                    ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(concurrency: int = 1, **extra_env: str) -> WorkerProcess:
-        w = WorkerProcess({**worker_env, **extra_env}, tmp_path / "worker.log", concurrency)
+    def start(concurrency: int = 1, queues: str | None = None, **extra_env: str) -> WorkerProcess:
+        w = WorkerProcess({**worker_env, **extra_env}, tmp_path / "worker.log", concurrency,
+                          queues)
         started.append(w.start())
         return w
 
     yield start
     for w in started:
         w.stop()
+
+
+class BeatProcess(WorkerProcess):
+    """``celery -A mailer beat`` with the test's environment and its own schedule file."""
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "celery", "-A", "mailer", "beat", "-l", "warning",
+                "-s", str(self.log_path.with_name("celerybeat-schedule"))]
+
+
+@pytest.fixture
+def beat_factory(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., BeatProcess]]:
+    started: list[BeatProcess] = []
+
+    def start(**extra_env: str) -> BeatProcess:
+        b = BeatProcess({**worker_env, **extra_env}, tmp_path / "beat.log")
+        started.append(b)
+        b.start()
+        return b
+
+    yield start
+    for b in started:
+        b.stop()
+
+
+class PrivateRedis:
+    """A redis-server of the test's own, without persistence, that can be restarted
+    empty on the same port (what a crash of an unpersisted Redis looks like)."""
+
+    def __init__(self, log_path: Path):
+        self.port = free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> PrivateRedis:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_until(lambda: _reachable(self.url, self.port), timeout=10, what="redis-server")
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def restart(self, down_seconds: float = 1.0) -> None:
+        self.kill()
+        time.sleep(down_seconds)
+        self.start()
+
+    def keys(self) -> int:
+        import redis
+
+        return int(redis.Redis.from_url(self.url).dbsize())
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail("redis-server is not installed and REQUIRE_SERVICES=1")
+        pytest.skip("redis-server is not installed")
+    server = PrivateRedis(tmp_path / "redis.log").start()
+    yield server
+    server.kill()
 
 
 def wait_until(condition: Callable[[], bool], *, timeout: float = 45.0, interval: float = 0.2,
@@ -326,21 +398,28 @@ def wait_until(condition: Callable[[], bool], *, timeout: float = 45.0, interval
 class ScriptedHandler:
     """An aiosmtpd handler that stores accepted mail like the sink but answers from a
     script: ``rcpt_replies`` maps an address to a RCPT reply; ``data_replies`` is a list
-    of replies for the next DATA commands (None = accept); ``drop_data`` counts DATA
-    commands to answer by closing the connection."""
+    of replies for the next DATA commands (None = accept); ``drop_data`` counts messages
+    to answer by closing the connection once their body has arrived; ``drop_rcpt``
+    counts RCPT commands to answer by closing it (before any body was sent)."""
 
     def __init__(self, directory: Path, *, rcpt_replies: dict[str, str] | None = None,
-                 data_replies: list[str | None] | None = None, drop_data: int = 0):
+                 data_replies: list[str | None] | None = None, drop_data: int = 0,
+                 drop_rcpt: int = 0):
         from mailer.sink.server import StoreHandler
 
         self.store = StoreHandler(directory)
         self.rcpt_replies = rcpt_replies or {}
         self.data_replies = list(data_replies or [])
         self.drop_data = drop_data
+        self.drop_rcpt = drop_rcpt
         self.data_commands = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
+        if self.drop_rcpt > 0:
+            self.drop_rcpt -= 1
+            server.transport.close()
+            return "250 never seen"
         reply = self.rcpt_replies.get(address)
         if reply:
             return reply

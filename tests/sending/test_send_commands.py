@@ -89,6 +89,23 @@ def test_it_refuses_to_resume_a_cancelled_send(
         run("send_control", send_id, "resume")
 
 
+def test_cancelling_records_unsent_recipients_as_skipped_and_keeps_other_outcomes(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    out, _ = run("send_issue", str(issue.pk), "--list", "partners", "--list", "public")
+    send_id = out.strip().splitlines()[-1]
+    rows = Delivery.objects.filter(send_id=send_id)
+    rows.filter(email="aida@ngo.kz").update(status="sent", smtp_code=250)
+    rows.filter(email="bek@ngo.kg").update(status="sending", lease_owner="worker-1")
+    rows.filter(email="chris@un.org").update(status="retrying", next_attempt_at=timezone.now())
+    out, _ = run("send_control", send_id, "cancel")
+    assert "2 recipients not yet mailed are recorded as skipped" in out
+    outcomes = dict(rows.values_list("email", "status"))
+    assert outcomes == {"aida@ngo.kz": "sent", "bek@ngo.kg": "sending",
+                        "chris@un.org": "skipped", "dina@gov.tj": "skipped"}
+    assert set(rows.filter(status="skipped").values_list("smtp_reply", flat=True)) == {
+        "not sent: the send was cancelled"}
+
+
 def test_it_exports_the_delivery_log_as_csv(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         tmp_path: Path) -> None:

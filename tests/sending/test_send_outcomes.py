@@ -114,6 +114,24 @@ def test_it_retries_a_message_whose_connection_dropped(
     assert len(sink.messages()) == 3
 
 
+def test_a_connection_dropped_after_the_whole_message_flags_it_possibly_duplicated(
+        started: Send, scripted_sink: Callable[..., SinkServer]) -> None:
+    scripted_sink(drop_data=1)  # the server had the whole message when it went away
+    run_all(started)
+    flagged = Delivery.objects.filter(send=started, possibly_duplicated=True)
+    assert list(flagged.values_list("pk", flat=True)) == [
+        Delivery.objects.filter(send=started).order_by("id")[0].pk]
+
+
+def test_a_connection_dropped_before_the_message_was_sent_flags_nothing(
+        started: Send, scripted_sink: Callable[..., SinkServer]) -> None:
+    sink = scripted_sink(drop_rcpt=1)
+    run_all(started)
+    first = Delivery.objects.filter(send=started).order_by("id")[0]
+    assert first.status == "retrying" and not first.possibly_duplicated
+    assert len(sink.messages()) == 3
+
+
 def test_it_gives_up_after_the_maximum_number_of_attempts(
         started: Send, scripted_sink: Callable[..., SinkServer], settings: Any) -> None:
     settings.SEND_MAX_ATTEMPTS = 2

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import uuid
 from typing import Any
 
 import pytest
 
 from mailer.env import ConfigError
+from mailer.sending import ratelimit
 from mailer.sending.ratelimit import _script, domain_rates_parse, rate_limit_wait, token_take
-from tests.sending.conftest import ROOT
+from tests.sending.conftest import ROOT, PrivateRedis
 
 
 @pytest.fixture
@@ -71,3 +73,35 @@ def test_it_reads_per_domain_limits_from_the_environment_format() -> None:
 def test_it_refuses_a_malformed_per_domain_limit() -> None:
     with pytest.raises(ConfigError, match="SEND_DOMAIN_RATES"):
         domain_rates_parse("gmail.com=fast")
+
+
+def test_it_waits_out_a_redis_restart_instead_of_failing(
+        private_redis: PrivateRedis, settings: Any) -> None:
+    settings.REDIS_URL = private_redis.url
+    _script.cache_clear()
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    assert token_take(key, rate=100) == 0.0
+    private_redis.kill()
+    back = threading.Timer(1.0, private_redis.start)
+    back.start()
+    try:
+        assert token_take(key, rate=100) == 0.0  # asked again until Redis was back
+    finally:
+        back.join()
+        _script.cache_clear()
+    assert private_redis.keys() == 1  # the bucket now lives in the restarted server
+
+
+def test_it_gives_up_when_redis_stays_away(
+        private_redis: PrivateRedis, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    monkeypatch.setattr(ratelimit, "REDIS_OUTAGE_PATIENCE_SECONDS", 0.5)
+    settings.REDIS_URL = private_redis.url
+    _script.cache_clear()
+    private_redis.kill()
+    try:
+        with pytest.raises(redis.ConnectionError):
+            token_take(f"test:bucket:{uuid.uuid4().hex}", rate=100)
+    finally:
+        _script.cache_clear()

@@ -17,7 +17,14 @@ from mailer.sending.planning import send_create, send_start
 from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription, email_hash
 from subscribers.services import is_suppressed
-from tests.sending.conftest import WorkerProcess, sink_read, wait_until
+from tests.sending.conftest import (
+    BeatProcess,
+    PrivateRedis,
+    WorkerProcess,
+    celery_broker_use,
+    sink_read,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -42,28 +49,63 @@ def status(send_id: int) -> str:
 def test_it_delivers_to_everyone_after_a_worker_is_killed_mid_send(
         issue: Issue, lists: dict[str, MailingList], sink: SinkServer,
         worker_factory: Callable[..., WorkerProcess], settings: Any) -> None:
-    audience_bulk(lists["public"], 2000)
-    settings.SEND_BATCH_SIZE = 200
+    audience_bulk(lists["public"], 5000)
+    settings.SEND_BATCH_SIZE = 250
     first = worker_factory()
     send = send_create(issue, [lists["public"]])
     send_start(send.pk)
-    wait_until(lambda: sent_count(send.pk) >= 300, what="some mail to go out", worker=first)
+    wait_until(lambda: sent_count(send.pk) >= 500, what="some mail to go out", worker=first)
     first.kill()
+    assert sent_count(send.pk) < 5000, "the send finished before the worker was killed"
     killed_at = time.monotonic()
     # The dead worker's rows stay leased until SEND_LEASE_SECONDS (10 s here) pass;
     # the next worker's start-up reconcile then re-enqueues that batch.
     time.sleep(max(0.0, 11 - (time.monotonic() - killed_at)))
     second = worker_factory()
-    wait_until(lambda: status(send.pk) == "done", timeout=55, what="the send to finish",
+    wait_until(lambda: status(send.pk) == "done", timeout=120, what="the send to finish",
                worker=second)
 
     received = Counter(sink_read(p)[1] for p in sink.messages())
-    assert set(received) == {f"r{i}@load.example" for i in range(2000)}
+    assert set(received) == {f"r{i}@load.example" for i in range(5000)}
     duplicated = {addr for addr, n in received.items() if n > 1}
     assert len(duplicated) <= 1 and set(received.values()) <= {1, 2}  # one killed connection
     flagged = set(Delivery.objects.filter(send=send, possibly_duplicated=True)
                   .values_list("email", flat=True))
     assert duplicated <= flagged and len(flagged) <= 1
+
+
+def test_it_completes_the_send_when_redis_restarts_empty_mid_send(
+        issue: Issue, lists: dict[str, MailingList], sink: SinkServer, settings: Any,
+        private_redis: PrivateRedis, send_queue_name: str,
+        worker_factory: Callable[..., WorkerProcess],
+        beat_factory: Callable[..., BeatProcess]) -> None:
+    """Redis without persistence loses every queued task and the rate-limit buckets
+    when it restarts; the ledger and the reconciler (run by a real beat) carry on."""
+    audience_bulk(lists["public"], 2000)
+    settings.SEND_BATCH_SIZE = 100
+    settings.CELERY_BROKER_URL = settings.REDIS_URL = private_redis.url
+    celery_broker_use(private_redis.url, {"visibility_timeout": 3600})
+    env = {"CELERY_BROKER_URL": private_redis.url, "REDIS_URL": private_redis.url,
+           "SEND_RATE_PER_SECOND": "250", "SEND_RECONCILE_SECONDS": "2"}
+    worker = worker_factory(queues=f"{send_queue_name},celery", **env)
+    beat = beat_factory(**env)
+    send = send_create(issue, [lists["public"]])
+    send_start(send.pk)
+    wait_until(lambda: sent_count(send.pk) >= 300, what="some mail to go out", worker=worker)
+
+    private_redis.restart()
+    assert private_redis.keys() == 0  # every queued batch task is gone
+    assert sent_count(send.pk) < 2000, "the send finished before Redis went down"
+    wait_until(lambda: status(send.pk) == "done", timeout=120, what="the send to finish",
+               worker=worker)
+
+    assert beat.alive(), beat.log()
+    received = Counter(sink_read(p)[1] for p in sink.messages())
+    assert set(received) == {f"r{i}@load.example" for i in range(2000)}
+    assert set(received.values()) == {1}
+    assert Delivery.objects.filter(send=send).exclude(status="sent").count() == 0
+    # The lost batch tasks were queued again by the reconciler, not by luck.
+    assert SendBatch.objects.filter(send=send, enqueued_count__gt=1).exists()
 
 
 def test_it_sends_once_when_every_batch_is_enqueued_twice(
@@ -88,7 +130,7 @@ def test_it_recovers_from_temporary_refusals_without_losing_mail(
         scripted_sink: Callable[..., SinkServer], worker_env: dict[str, str],
         worker_factory: Callable[..., WorkerProcess]) -> None:
     flaky = scripted_sink(data_replies=["451 4.3.0 try later", "421 4.3.2 closing", None,
-                                        "451 4.3.0 try later"],
+                                        "451 4.3.0 try later"], drop_data=1,
                           rcpt_replies={"dina@gov.tj": "550 5.1.1 <dina@gov.tj>: no such user"})
     worker = worker_factory(SMTP_URL=f"smtp://127.0.0.1:{flaky.port}?timeout=5",
                             SEND_RETRY_BASE_SECONDS="1", SEND_ERROR_BUDGET="0")
@@ -102,3 +144,5 @@ def test_it_recovers_from_temporary_refusals_without_losing_mail(
     outcomes = dict(Delivery.objects.filter(send=send).values_list("email", "status"))
     assert outcomes["dina@gov.tj"] == "bounced" and is_suppressed("dina@gov.tj")
     assert sum(Delivery.objects.filter(send=send).values_list("attempts", flat=True)) > 4
+    # The connection dropped after a whole message was sent: that row alone is flagged.
+    assert Delivery.objects.filter(send=send, possibly_duplicated=True).count() == 1

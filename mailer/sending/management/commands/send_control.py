@@ -28,9 +28,9 @@ class Command(BaseCommand):
                 n = send_resume(send_id)
                 self.stdout.write(f"Send {send_id} resumed; {n} batches queued again.")
             elif action == "cancel":
-                send_cancel(send_id)
-                self.stdout.write(f"Send {send_id} cancelled; unsent rows stay in the ledger "
-                                  "as pending.")
+                n = send_cancel(send_id)
+                self.stdout.write(f"Send {send_id} cancelled; {n} recipients not yet mailed are "
+                                  "recorded as skipped (workers finish the messages they hold).")
             else:
                 n = send_retry_failed(send_id)
                 self.stdout.write(f"Send {send_id}: {n} failed deliveries queued for retry.")
