@@ -259,6 +259,10 @@ def main() -> None:
             print(f"planning {results['planned']} recipients (one INSERT ... SELECT, "
                   f"{results['batches']} batches, incl. ANALYZE): {results['plan_seconds']:.2f} s; "
                   f"audience setup {results['audience_setup_seconds']:.1f} s")
+            backend = results["backend_peak_rss_mb"]
+            print(f"planning memory: this process peak RSS {results['python_peak_rss_mb']:.0f} MB "
+                  f"({results['python_rss_before_mb']:.0f} MB before planning); PostgreSQL backend "
+                  f"peak RSS {f'{backend:.0f} MB' if backend is not None else 'not readable'}")
             return
         send = send_create(issue, [mlist])
         t = time.perf_counter()
@@ -285,13 +289,33 @@ def main() -> None:
 
 
 def plan_only(issue: Any, mlist: Any) -> dict[str, Any]:
+    from django.db import connection
+
     from mailer.sending.planning import send_create, send_plan
 
     send = send_create(issue, [mlist])
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT 0")
+        backend_pid = int(cur.fetchone()[0])
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t = time.perf_counter()
     result = send_plan(send)  # no status change, nothing is queued
-    return {"plan_seconds": time.perf_counter() - t, "planned": result.planned,
-            "batches": result.batches}
+    seconds = time.perf_counter() - t
+    return {"plan_seconds": seconds, "planned": result.planned, "batches": result.batches,
+            "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "python_rss_before_mb": rss_before,
+            "backend_peak_rss_mb": proc_peak_rss_mb(backend_pid)}
+
+
+def proc_peak_rss_mb(pid: int) -> float | None:
+    """VmHWM of a local process (the PostgreSQL backend that ran the plan), if readable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def build_costs(issue: Any) -> dict[str, float]:
