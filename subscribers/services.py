@@ -146,6 +146,24 @@ def unsubscribe(subscriber: Subscriber, mailing_list: MailingList | None, *, act
                      source=source, ip=ip)
 
 
+def unsubscribe_scope(subscriber: Subscriber, mlist: MailingList | None,
+                      send_id: int | None) -> list[MailingList]:
+    """The lists one email's unsubscribe (link or mail) leaves: the list it was sent
+    through and every other list of the same send the person is still on — else the same
+    issue would keep arriving through the other list (STANDARDS row 6). Empty means
+    "everything"."""
+    if mlist is None:
+        return []
+    lists = {mlist.pk: mlist}
+    if send_id:
+        others = MailingList.objects.filter(
+            sends__id=send_id, subscriptions__subscriber=subscriber,
+            subscriptions__status__in=[Subscription.Status.CONFIRMED,
+                                       Subscription.Status.UNCONFIRMED])
+        lists.update({m.pk: m for m in others})
+    return sorted(lists.values(), key=lambda m: m.name)
+
+
 def leave_everything(subscriber: Subscriber, *, actor: str, source: str = "",
                      ip: str | None = None) -> None:
     """Unsubscribe from every list and suppress the address globally (reason: unsubscribed)."""

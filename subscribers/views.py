@@ -177,7 +177,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = Subscriber.objects.filter(pk=sub_id).first()
     mlist = MailingList.objects.filter(pk=list_id).first() if list_id else None
     language = subscriber.language if subscriber else "en"
-    lists = _unsubscribe_lists(subscriber, mlist, send_id) if subscriber else []
+    lists = services.unsubscribe_scope(subscriber, mlist, send_id) if subscriber else []
     with translation.override(language if language in LANGUAGE_CODES else "en"):
         context = {"list": mlist, "list_names": ", ".join(m.name for m in lists),
                    "token": token, "gone": subscriber is None,
@@ -193,23 +193,6 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                                      source="list-unsubscribe" if one_click else "unsubscribe page",
                                      ip=client_ip(request))
         return render(request, "subscribers/unsubscribe_done.html", context)
-
-
-def _unsubscribe_lists(subscriber: Subscriber, mlist: MailingList | None,
-                       send_id: int | None) -> list[MailingList]:
-    """The lists one email's unsubscribe link leaves: the list it was sent through and every
-    other list of the same send the person is still on — else the same issue would keep
-    arriving through the other list (STANDARDS row 6). Empty means "everything"."""
-    if mlist is None:
-        return []
-    lists = {mlist.pk: mlist}
-    if send_id:
-        others = MailingList.objects.filter(
-            sends__id=send_id, subscriptions__subscriber=subscriber,
-            subscriptions__status__in=[Subscription.Status.CONFIRMED,
-                                       Subscription.Status.UNCONFIRMED])
-        lists.update({m.pk: m for m in others})
-    return sorted(lists.values(), key=lambda m: m.name)
 
 
 # --- Preferences, data download, erasure -------------------------------------------------------

@@ -22,9 +22,9 @@ from mailer.bounces.models import BounceEvent
 from mailer.bounces.parsing import Failure, Report, report_parse
 from mailer.sending.mime import message_id_for
 from mailer.sending.models import Delivery
-from mailer.sending.verp import verp_read
+from mailer.sending.verp import unsubscribe_address_read, verp_read
 from subscribers.models import Subscription, Suppression, email_hash
-from subscribers.services import subscription_set, suppression_add
+from subscribers.services import subscription_set, suppression_add, unsubscribe, unsubscribe_scope
 
 MESSAGE_ID = re.compile(r"^<?(\d+)\.(\d+)\.[0-9a-f]+@([^>]+)>?$")
 KIND_RANK = {"complaint": 3, "hard": 2, "soft": 1}
@@ -32,13 +32,45 @@ KIND_RANK = {"complaint": 3, "hard": 2, "soft": 1}
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one report did: ``action`` is suppressed | counted | ignored."""
+    """What one message did: ``action`` is suppressed | counted | unsubscribed | ignored."""
 
     action: str
     kind: str = ""
     email: str = ""
     delivery_id: int | None = None
     reason: str = ""
+
+
+def inbound_process(raw: bytes, envelope_recipients: Sequence[str] = ()) -> Outcome:
+    """One message that reached the bounce domain: a mail unsubscribe (sent to the
+    signed ``mailto:`` of List-Unsubscribe) or a bounce / complaint."""
+    return mail_unsubscribe(envelope_recipients) or bounce_process(raw, envelope_recipients)
+
+
+def mail_unsubscribe(envelope_recipients: Sequence[str]) -> Outcome | None:
+    """Act on a message to ``unsubscribe+<delivery>-<sig>@BOUNCE_DOMAIN`` exactly as on the
+    one-click link of the same email: leave the list it came through and every other
+    list of that send. Whatever the message says; None if no recipient is such an
+    address (a forged or altered one is not)."""
+    for address in envelope_recipients:
+        delivery_id = unsubscribe_address_read(address)
+        if delivery_id is None:
+            continue
+        delivery = (Delivery.objects.select_related("subscriber", "mailing_list")
+                    .filter(pk=delivery_id).first())
+        if delivery is None or delivery.subscriber is None:
+            return Outcome("ignored", delivery_id=delivery_id,
+                           reason="the person was erased or the send deleted")
+        if delivery.mailing_list is None:
+            return Outcome("ignored", email=delivery.email, delivery_id=delivery_id,
+                           reason="the list this email came through no longer exists")
+        subscriber = delivery.subscriber
+        with transaction.atomic():
+            for target in unsubscribe_scope(subscriber, delivery.mailing_list, delivery.send_id):
+                unsubscribe(subscriber, target, actor="subscriber:mailto",
+                            source="list-unsubscribe mailto")
+        return Outcome("unsubscribed", email=subscriber.email, delivery_id=delivery_id)
+    return None
 
 
 def bounce_process(raw: bytes, envelope_recipients: Sequence[str] = ()) -> Outcome:

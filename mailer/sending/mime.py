@@ -29,6 +29,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from django.conf import settings
 
 from mailer.rendering.merge import MergeField
+from mailer.sending.verp import unsubscribe_address
 
 CRLF = b"\r\n"
 QP_MAX_LINE = 76  # RFC 2045 §6.7 (5)
@@ -213,11 +214,15 @@ class MessageTemplate:
         url = values["unsubscribe_url"]
         if any(c.isspace() or c in "<>" for c in url):
             raise ValueError(f"unsubscribe URL {url!r} cannot go into a header")
-        # RFC 8058: exactly one https URI plus the One-Click POST marker; no per-
-        # recipient data in Feedback-ID (Gmail aggregates by it).
+        # RFC 8058: exactly one https URI plus the One-Click POST marker; RFC 2369:
+        # a mailto for clients that unsubscribe by mail (not for test sends, which
+        # have no delivery to name); no per-recipient data in Feedback-ID (Gmail
+        # aggregates by it).
+        mailto = (f",\r\n <mailto:{unsubscribe_address(rcpt.delivery_id)}?subject=unsubscribe>"
+                  if rcpt.delivery_id > 0 else "")
         return [
             f"List-Id: <{slug}.{settings.MAIL_DOMAIN}>\r\n".encode(),
-            f"List-Unsubscribe: <{url}>\r\n".encode(),
+            f"List-Unsubscribe: <{url}>{mailto}\r\n".encode(),
             b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" + CRLF,
             f"Feedback-ID: {self.feedback_campaign}:{slug}:newsletter:"
             f"{settings.FEEDBACK_SENDER_ID}\r\n".encode(),

@@ -11,8 +11,10 @@ import pytest
 from django.http.response import HttpResponseBase
 from django.test import Client
 
+from mailer.bounces.processing import inbound_process
 from mailer.issues.models import Issue
 from mailer.sending.models import Delivery
+from mailer.sending.verp import unsubscribe_address_read
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.tokens import preferences_token, preferences_token_read, unsubscribe_token
 from tests.acceptance.conftest import (
@@ -198,6 +200,31 @@ def test_row_6_a_person_on_two_lists_who_unsubscribes_is_not_in_the_next_send_to
         people: dict[str, Subscriber]) -> None:
     person = people["bakhyt"]
     assert_answered_without_redirect(one_click(header_url(sent.to(person))))
+    send, _ = sender.plan(next_issue(), [lists["partners"], lists["public"]])
+    assert not Delivery.objects.filter(send=send, email=person.email).exists()
+
+
+def header_mailto(m: Received) -> str:
+    found = re.findall(r"<mailto:([^<>\s?]+)\?subject=unsubscribe>", str(m.message["List-Unsubscribe"]))
+    assert len(found) == 1
+    return found[0]
+
+
+def test_row_1_the_mailto_uri_is_a_signed_address_naming_this_delivery(
+        sent: SendOutcome, people: dict[str, Subscriber]) -> None:
+    for person in people.values():
+        assert unsubscribe_address_read(header_mailto(sent.to(person))) == sent.delivery(person).pk
+
+
+def test_row_6_a_mail_to_the_mailto_leaves_every_list_of_that_send_and_the_next_send(
+        sent: SendOutcome, sender: Sender, next_issue: Callable[[], Issue],
+        lists: dict[str, MailingList], people: dict[str, Subscriber]) -> None:
+    person = people["bakhyt"]  # on both lists
+    raw = b"Subject: unsubscribe\r\n\r\nunsubscribe\r\n"
+    outcome = inbound_process(raw, [header_mailto(sent.to(person))])
+    assert (outcome.action, outcome.email) == ("unsubscribed", person.email)
+    assert set(Subscription.objects.filter(subscriber=person).values_list("status", flat=True)) == {
+        UNSUBSCRIBED}
     send, _ = sender.plan(next_issue(), [lists["partners"], lists["public"]])
     assert not Delivery.objects.filter(send=send, email=person.email).exists()
 

@@ -19,7 +19,8 @@ def delivery(db: None) -> Delivery:
     variant = IssueVariant.objects.create(issue=issue, language="en", source_markdown="# x",
                                           subject="Issue 3")
     send = Send.objects.create(issue=issue, status=Send.Status.DONE)
+    send.lists.add(mlist)
     return Delivery.objects.create(send=send, subscriber=subscriber, email=RCPT, variant=variant,
-                                   status=Delivery.Status.SENT)
+                                   mailing_list=mlist, status=Delivery.Status.SENT)
 
 

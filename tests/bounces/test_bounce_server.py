@@ -10,9 +10,9 @@ from bounce_fixtures import fixture
 
 from mailer.bounces.server import BounceHandler
 from mailer.sending.models import Delivery
-from mailer.sending.verp import verp_address
+from mailer.sending.verp import unsubscribe_address, verp_address
 from mailer.sink.server import free_port
-from subscribers.models import Suppression
+from subscribers.models import Subscription, Suppression
 
 
 @pytest.fixture
@@ -39,3 +39,31 @@ def test_it_refuses_mail_for_other_mailboxes(bounce_server: Controller) -> None:
         smtp.mail("someone@example.com")
         code, _ = smtp.rcpt("postmaster@news.example.org")
     assert code == 550
+
+
+UNSUBSCRIBE_MAIL = (b"From: Aigerim <aigerim@ngo.kz>\r\nTo: unsubscribe\r\nSubject: unsubscribe\r\n"
+                    b"\r\nPlease take me off the list.\r\n")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_to_the_list_unsubscribe_mailto_unsubscribes_over_smtp(
+        bounce_server: Controller, delivery: Delivery) -> None:
+    with smtplib.SMTP(bounce_server.hostname, bounce_server.port) as smtp:
+        smtp.sendmail("aigerim@ngo.kz", [unsubscribe_address(delivery.pk)], UNSUBSCRIBE_MAIL)
+    subscription = Subscription.objects.get(subscriber=delivery.subscriber)
+    assert subscription.status == Subscription.Status.UNSUBSCRIBED
+    assert subscription.subscriber.events.filter(actor="subscriber:mailto").exists()
+    assert not Suppression.objects.exists()  # leaving a list is not a bounce
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_to_a_forged_unsubscribe_address_changes_nothing(
+        bounce_server: Controller, delivery: Delivery) -> None:
+    genuine = unsubscribe_address(delivery.pk)
+    forged = [genuine.replace(f"-{genuine.split('-')[1].split('@')[0]}@", "-000000000000@"),
+              verp_address(delivery.pk).replace("bounces+", "unsubscribe+")]
+    with smtplib.SMTP(bounce_server.hostname, bounce_server.port) as smtp:
+        for address in forged:
+            smtp.sendmail("mallory@example.com", [address], UNSUBSCRIBE_MAIL)
+    subscription = Subscription.objects.get(subscriber=delivery.subscriber)
+    assert subscription.status == Subscription.Status.CONFIRMED

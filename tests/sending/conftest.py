@@ -367,6 +367,12 @@ class PrivateRedis:
 
         return int(redis.Redis.from_url(self.url).dbsize())
 
+    def queued(self, queue: str) -> int:
+        """Tasks waiting in ``queue``."""
+        import redis
+
+        return int(redis.Redis.from_url(self.url).llen(queue))
+
 
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:

@@ -22,7 +22,12 @@ from mailer.sending.mime import (
     message_id_for,
     qp_encode_chunk,
 )
-from mailer.sending.verp import verp_address, verp_read
+from mailer.sending.verp import (
+    unsubscribe_address,
+    unsubscribe_address_read,
+    verp_address,
+    verp_read,
+)
 from tests.sending.conftest import standards_check
 
 SMTP76 = email.policy.SMTP.clone(max_line_length=76)  # STANDARDS rule 15 (CPython 78206)
@@ -127,6 +132,30 @@ def test_it_ignores_a_forged_verp_address() -> None:
     forged = verp_address(42).replace("bounces+16-", "bounces+17-")
     assert verp_read(forged) is None
     assert verp_read("bounces+16-000000000000@bounce.example.org") is None
+
+
+def test_list_unsubscribe_adds_a_signed_mailto_naming_the_delivery() -> None:
+    msg = standards_check(fast_message(["x"], {}))
+    value = str(msg["List-Unsubscribe"])
+    mailto = re.fullmatch(r"<https://[^<>\s]+>\s*,\s*<mailto:([^<>\s?]+)\?subject=unsubscribe>", value)
+    assert mailto, value
+    assert unsubscribe_address_read(mailto.group(1)) == 1  # the Recipient's delivery id
+
+
+def test_a_test_send_without_a_delivery_carries_no_mailto() -> None:
+    template = MessageTemplate(send_id=7, feedback_campaign="send7", subject="s", from_name="",
+                               text_parts=["x"], html_parts=["x"])
+    rcpt = Recipient(0, -1, "a@b.org", "", "", None, "")
+    msg = standards_check(template.build(rcpt, {"unsubscribe_url": UNSUB}).data)
+    assert str(msg["List-Unsubscribe"]) == f"<{UNSUB}>"
+
+
+def test_an_unsubscribe_address_is_not_a_bounce_address_nor_the_reverse() -> None:
+    unsub, verp = unsubscribe_address(16), verp_address(16)
+    assert unsubscribe_address_read(unsub) == 16 and verp_read(verp) == 16
+    assert verp_read(unsub.replace("unsubscribe+", "bounces+")) is None
+    assert unsubscribe_address_read(verp.replace("bounces+", "unsubscribe+")) is None
+    assert unsubscribe_address_read(unsub.replace("+g-", "+h-")) is None
 
 
 @hsettings(max_examples=100, deadline=None)
