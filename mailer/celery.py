@@ -63,4 +63,4 @@ def configure(sender: Celery, **_: object) -> None:
     )
 
 
-app.autodiscover_tasks(["mailer.sending"])
+app.autodiscover_tasks(["mailer.sending", "subscribers"])

@@ -2,7 +2,8 @@
 
 Sent with ``django.core.mail`` over the SMTP route from ``settings.SMTP_ROUTE`` (the same
 relay as newsletters) unless the project chose another EMAIL_BACKEND (tests use locmem).
-Called after the transaction commits: no network I/O inside a transaction.
+Run by a Celery worker (``subscribers.tasks.confirmation_mail``), queued when the
+subscribe transaction commits: no network I/O in the request nor in a transaction.
 """
 
 from __future__ import annotations

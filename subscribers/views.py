@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods
 from mailer.core.client_ip import client_ip as core_client_ip
 from subscribers import services
 from subscribers.forms import HONEYPOT, PreferencesForm, SubscribeForm
-from subscribers.mail import confirmation_send
 from subscribers.models import MailingList, Subscriber, Subscription, Suppression, email_hash
+from subscribers.tasks import confirmation_mail
 from subscribers.tokens import (
     BadToken,
     confirm_token_read,
@@ -91,7 +91,7 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
         to_confirm = _subscribe(mlist, form.cleaned_data, client_ip(request), consent_text,
                                 request.build_absolute_uri())
         if to_confirm is not None:
-            transaction.on_commit(lambda: confirmation_send(to_confirm))
+            transaction.on_commit(lambda: confirmation_mail.delay(to_confirm))
         # The same answer whatever the state of the address: it reveals nothing.
         return render(request, "subscribers/subscribe_done.html", {"list": mlist})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,6 +16,17 @@ def make_subscriber(email: str, **fields: Any) -> Subscriber:
     for name in tags:
         sub.tags.add(Tag.objects.get_or_create(name=name)[0])
     return sub
+
+
+@pytest.fixture(autouse=True)
+def celery_inline() -> Iterator[None]:
+    """Tasks the pages queue (the confirmation mail) run at once, as a worker would."""
+    from mailer.celery import app
+
+    saved = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager = app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager, app.conf.task_eager_propagates = saved
 
 
 @pytest.fixture

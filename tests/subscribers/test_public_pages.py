@@ -21,6 +21,11 @@ from subscribers.models import (
     email_hash,
 )
 from subscribers.segments import audience_subscribers
+from subscribers.tasks import (
+    CONFIRMATION_RETRIES,
+    CONFIRMATION_RETRY_BASE_SECONDS,
+    confirmation_mail,
+)
 from subscribers.tokens import preferences_token, unsubscribe_token
 
 
@@ -352,3 +357,58 @@ def test_it_unsubscribes_without_a_redirect_when_the_slash_is_missing(
                                   {"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     assert status_of(aida, public_list) == "unsubscribed"
+
+
+def test_the_subscribe_request_queues_the_confirmation_instead_of_mailing_it(
+        double_list: MailingList, django_capture_on_commit_callbacks: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    queued: list[int] = []
+    monkeypatch.setattr(confirmation_mail, "delay", queued.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post("/subscribe/digest/", form())
+    assert queued == [Subscription.objects.get(subscriber__email="new@example.org").pk]
+    assert mail.outbox == []  # nothing went over the network in the request
+
+
+def unconfirmed_subscription(double_list: MailingList) -> int:
+    person = Subscriber.objects.create(email="new@example.org", email_hash=email_hash("new@example.org"))
+    return Subscription.objects.create(subscriber=person, mailing_list=double_list,
+                                       status="unconfirmed").pk
+
+
+class RetryAsked(Exception):
+    pass
+
+
+def test_a_refused_relay_schedules_a_retry_with_exponential_backoff(
+        double_list: MailingList, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("subscribers.tasks.confirmation_send", lambda pk: False)
+    monkeypatch.setattr(confirmation_mail, "retry",
+                        lambda countdown: RetryAsked(countdown))
+    pk = unconfirmed_subscription(double_list)
+    for retries, factor in [(0, 1), (2, 4)]:
+        confirmation_mail.push_request(retries=retries)
+        try:
+            with pytest.raises(RetryAsked) as asked:
+                confirmation_mail.run(pk)
+        finally:
+            confirmation_mail.pop_request()
+        assert asked.value.args == (factor * CONFIRMATION_RETRY_BASE_SECONDS,)
+
+
+def test_a_refused_relay_is_given_up_after_the_last_retry(
+        double_list: MailingList, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("subscribers.tasks.confirmation_send", lambda pk: False)
+    result = confirmation_mail.apply(args=(unconfirmed_subscription(double_list),),
+                                     retries=CONFIRMATION_RETRIES)
+    assert (result.state, result.result) == ("SUCCESS", False)
+
+
+def test_no_confirmation_goes_to_a_subscription_confirmed_meanwhile(
+        double_list: MailingList, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        Client().post("/subscribe/digest/", form())
+    Subscription.objects.update(status="confirmed")
+    for callback in callbacks:
+        callback()
+    assert mail.outbox == []

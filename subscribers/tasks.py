@@ -1,0 +1,37 @@
+"""Celery tasks of the audience app: the double opt-in confirmation mail.
+
+Sent by a worker, not in the request: the subscribe page answers at the same speed
+whether or not a mail goes out (its timing reveals nothing about the address), and a
+relay that is down is retried instead of losing the confirmation.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task, shared_task
+
+from subscribers.mail import confirmation_send
+from subscribers.models import Subscription
+
+log = logging.getLogger(__name__)
+CONFIRMATION_RETRIES = 5
+CONFIRMATION_RETRY_BASE_SECONDS = 60
+
+
+@shared_task(name="subscribers.tasks.confirmation_mail", bind=True,
+             max_retries=CONFIRMATION_RETRIES)
+def confirmation_mail(self: Task, subscription_id: int) -> bool:
+    """Mail the confirmation link if the subscription still waits for it; retried with
+    exponential backoff (1, 2, 4, 8, 16 min) while the relay refuses or is unreachable."""
+    pending = Subscription.objects.filter(pk=subscription_id,
+                                          status=Subscription.Status.UNCONFIRMED).exists()
+    if not pending:
+        return False  # confirmed meanwhile, unsubscribed, or the person was erased
+    if confirmation_send(subscription_id):
+        return True
+    if self.request.retries >= CONFIRMATION_RETRIES:
+        log.warning("confirmation mail for subscription %s given up after %s attempts",
+                    subscription_id, self.request.retries + 1)
+        return False
+    raise self.retry(countdown=CONFIRMATION_RETRY_BASE_SECONDS * 2 ** self.request.retries)
