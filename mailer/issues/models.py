@@ -59,8 +59,9 @@ class IssueVariant(models.Model):
 
 class LayoutTemplate(models.Model):
     """A staff-uploaded email layout (MJML + Jinja2). It is validated in the admin form
-    (``mailer.rendering.layouts.layout_validate``) before it can be saved, so a stored
-    layout is one that compiled; issues pick it with ``layout: <name>`` in front matter."""
+    (``mailer.rendering.layouts.layout_validate``) before it can be saved, and again each
+    time an issue is compiled with it; issues pick it with ``layout: <name>`` in front
+    matter."""
 
     name = models.SlugField(max_length=100, unique=True,
                             help_text="Issues use it with 'layout: NAME' in their front matter.")

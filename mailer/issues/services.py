@@ -21,6 +21,7 @@ from mailer.rendering import (
     compile_issue,
     parse_issue,
 )
+from mailer.rendering.layouts import layout_validate
 
 VARIANT_SUFFIX = re.compile(r"\.([a-z]{2})\.md$")
 
@@ -124,6 +125,11 @@ def layout_for(parsed: ParsedIssue) -> tuple[str | None, str]:
             "error", "layout-missing",
             f"layout: {parsed.meta.layout!r} is not an active layout template; remove the line "
             "to use the default layout, or upload the layout in the admin")])
+    # Checked again on use, not only in the admin form: a layout stored any other way
+    # (a data migration, the shell, a restored dump) must pass the same allow-list.
+    problems = layout_validate(layout.source, name=f"layout {layout.name!r}")
+    if problems:
+        raise RenderError(problems)
     return layout.source, f"layout {layout.name!r}"
 
 

@@ -63,3 +63,11 @@ def test_changing_a_layout_recompiles_the_issues_that_use_it():
     assert layout_changed(layout) == 1
     variant.refresh_from_db()
     assert "Verdana" in variant_compiled(variant).html.source
+
+
+def test_a_layout_stored_without_the_form_is_still_checked_before_use():
+    LayoutTemplate.objects.create(name="plain", source=PLAIN.replace(
+        "<mj-column>", '<mj-raw><script>alert(1)</script></mj-raw><mj-column>', 1))
+    variant = issue_import(ISSUE, filename="layout-test.md").variant
+    with pytest.raises(RenderError, match="<script> .* is not an allowed tag"):
+        variant_compiled(variant)
