@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count
+from django.core.cache import cache
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from mailer.sending.models import Delivery, Send
@@ -14,31 +15,44 @@ D = Delivery.Status
 THROUGHPUT_WINDOW_SECONDS = 30
 
 
-def send_counts(send_id: int) -> dict[str, int]:
-    """Rows per Delivery status (every status present, zero if none)."""
-    rows = (Delivery.objects.filter(send_id=send_id).values("status")
-            .annotate(n=Count("id")).order_by())
-    counts = {s.value: 0 for s in D}
-    for row in rows:
-        counts[row["status"]] = row["n"]
-    return counts
+# Counting a large ledger is a scan of all its rows (about 0.5 s for 1,000,000 rows on
+# PostgreSQL here); for large sends the counts are shared for a moment between the
+# progress page, the API and ``send_issue --wait``, however many people watch.
+PROGRESS_CACHE_MIN_ROWS = 50_000
+PROGRESS_CACHE_SECONDS = 2
 
 
-def send_throughput(send_id: int, window_seconds: int = THROUGHPUT_WINDOW_SECONDS) -> float:
-    """Messages accepted per second over the last ``window_seconds``."""
+def ledger_summary(send_id: int, window_seconds: int = THROUGHPUT_WINDOW_SECONDS) -> dict[str, int]:
+    """Rows per Delivery status (every status present, zero if none), rows flagged possibly
+    duplicated, and messages accepted in the last ``window_seconds`` — in one pass."""
     since = timezone.now() - timedelta(seconds=window_seconds)
-    n = Delivery.objects.filter(send_id=send_id, status=D.SENT, sent_at__gte=since).count()
-    return n / window_seconds
+    aggregates: dict[str, Any] = {s.value: Count("id", filter=Q(status=s.value)) for s in D}
+    aggregates["possibly_duplicated"] = Count("id", filter=Q(possibly_duplicated=True))
+    aggregates["recent_sent"] = Count("id", filter=Q(status=D.SENT, sent_at__gte=since))
+    row = Delivery.objects.filter(send_id=send_id).aggregate(**aggregates)
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+def _summary_for(send: Send) -> dict[str, int]:
+    if send.planned_count < PROGRESS_CACHE_MIN_ROWS:
+        return ledger_summary(send.pk)
+    key = f"send-progress:{send.pk}"
+    summary: dict[str, int] | None = cache.get(key)
+    if summary is None:
+        summary = ledger_summary(send.pk)
+        cache.set(key, summary, PROGRESS_CACHE_SECONDS)
+    return summary
 
 
 def send_progress(send_id: int) -> dict[str, Any]:
     """One JSON-ready object describing the send now. Raises Send.DoesNotExist."""
     send = Send.objects.select_related("issue").get(pk=send_id)
-    counts = send_counts(send_id)
-    planned = sum(counts.values())
+    counts = _summary_for(send)
+    planned = sum(counts[s.value] for s in D)
     unfinished = counts[D.PENDING] + counts[D.SENDING] + counts[D.RETRYING]
-    throughput = send_throughput(send_id) if send.status == Send.Status.SENDING else 0.0
-    if send.started_at and send.status == Send.Status.SENDING and throughput == 0.0:
+    sending = send.status == Send.Status.SENDING
+    throughput = counts["recent_sent"] / THROUGHPUT_WINDOW_SECONDS if sending else 0.0
+    if send.started_at and sending and throughput == 0.0:
         elapsed = max((timezone.now() - send.started_at).total_seconds(), 1.0)
         throughput = counts[D.SENT] / elapsed
     eta = round(unfinished / throughput, 1) if throughput > 0 and unfinished else None
@@ -55,10 +69,9 @@ def send_progress(send_id: int) -> dict[str, Any]:
         "pending": counts[D.PENDING],
         "sending": counts[D.SENDING],
         "retrying": counts[D.RETRYING],
-        "possibly_duplicated": Delivery.objects.filter(send_id=send_id,
-                                                       possibly_duplicated=True).count(),
+        "possibly_duplicated": counts["possibly_duplicated"],
         "throughput": round(throughput, 1),
-        "eta_seconds": eta if send.status == Send.Status.SENDING else None,
+        "eta_seconds": eta if sending else None,
         "scheduled_at": send.scheduled_at.isoformat() if send.scheduled_at else None,
         "started_at": send.started_at.isoformat() if send.started_at else None,
         "finished_at": send.finished_at.isoformat() if send.finished_at else None,
