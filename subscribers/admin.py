@@ -18,6 +18,8 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from subscribers import services
 from subscribers.csvformat import Unreadable, csv_open, row_parse
@@ -77,7 +79,7 @@ class SubscriberForm(forms.ModelForm):
         if self.instance.pk:
             clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
-            raise forms.ValidationError("A subscriber with this address already exists.")
+            raise forms.ValidationError(gettext("A subscriber with this address already exists."))
         return email
 
     def clean_name(self) -> str:
@@ -109,7 +111,8 @@ class SubscriptionInline(admin.TabularInline):
 
 
 class AddToListForm(forms.Form):
-    mailing_list = forms.ModelChoiceField(queryset=MailingList.objects.order_by("name"))
+    mailing_list = forms.ModelChoiceField(queryset=MailingList.objects.order_by("name"),
+                                          label=_("Mailing list"))
 
 
 @admin.register(Subscriber)
@@ -130,7 +133,7 @@ class SubscriberAdmin(admin.ModelAdmin):
         obj.email_hash = email_hash(obj.email)
         super().save_model(request, obj, form, change)
 
-    @admin.action(description="Add to a list (confirmed)")
+    @admin.action(description=_("Add to a list (confirmed)"))
     def add_to_list(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> Any:
         form = AddToListForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
@@ -139,13 +142,16 @@ class SubscriberAdmin(admin.ModelAdmin):
                 services.subscription_set(sub, mlist, Subscription.Status.CONFIRMED,
                                           actor=_actor(request), method="admin",
                                           source="admin: add to list")
-            self.message_user(request, f"{queryset.count()} people added to {mlist}.")
+            count = queryset.count()
+            self.message_user(request, ngettext(
+                "%(count)d person added to %(list)s.", "%(count)d people added to %(list)s.",
+                count) % {"count": count, "list": mlist})
             return None
         return render(request, "admin/subscribers/add_to_list.html", {
             **self.admin_site.each_context(request), "form": form, "people": queryset,
-            "opts": self.model._meta, "title": "Add to a list"})
+            "opts": self.model._meta, "title": gettext("Add to a list")})
 
-    @admin.action(description="Suppress (never mail again)")
+    @admin.action(description=_("Suppress (never mail again)"))
     def suppress(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         for sub in queryset:
             services.suppression_add(sub.email, Suppression.Reason.MANUAL,
@@ -153,9 +159,12 @@ class SubscriberAdmin(admin.ModelAdmin):
             SubscriptionEvent.objects.create(subscriber=sub, email_hash=sub.email_hash,
                                              action="suppress", new_status="suppressed",
                                              actor=_actor(request))
-        self.message_user(request, f"{queryset.count()} addresses suppressed.")
+        count = queryset.count()
+        self.message_user(request, ngettext("%(count)d address suppressed.",
+                                            "%(count)d addresses suppressed.",
+                                            count) % {"count": count})
 
-    @admin.action(description="Export as CSV")
+    @admin.action(description=_("Export as CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> Any:
         return csv_response(Subscriber.objects.filter(pk__in=queryset.values("pk")),
                             "subscribers.csv")
@@ -171,24 +180,27 @@ class SubscriberAdmin(admin.ModelAdmin):
 # --- Import page -------------------------------------------------------------------------------
 
 class ImportForm(forms.Form):
-    csv_file = forms.FileField(label="CSV file", required=False)
+    csv_file = forms.FileField(label=_("CSV file"), required=False)
     upload = forms.CharField(widget=forms.HiddenInput, required=False)
     mailing_list = forms.ModelChoiceField(queryset=MailingList.objects.order_by("name"),
-                                          required=False,
-                                          help_text="Needed for subscribe mode.")
-    mode = forms.ChoiceField(choices=[(m.value, m.value) for m in ImportMode])
-    encoding = forms.ChoiceField(choices=[("", "detect"), ("utf-8", "UTF-8"),
-                                          ("windows-1251", "Windows-1251")], required=False)
-    strict = forms.BooleanField(required=False, help_text="Import nothing if any row is bad.")
+                                          required=False, label=_("Mailing list"),
+                                          help_text=_("Needed for subscribe mode."))
+    mode = forms.ChoiceField(choices=[(m.value, m.value) for m in ImportMode], label=_("Mode"))
+    encoding = forms.ChoiceField(choices=[("", _("detect")), ("utf-8", "UTF-8"),
+                                          ("windows-1251", "Windows-1251")], required=False,
+                                 label=_("Encoding"))
+    strict = forms.BooleanField(required=False, label=_("Strict"),
+                                help_text=_("Import nothing if any row is bad."))
     consent_text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}),
-                                   help_text="What these people agreed to.")
+                                   label=_("Consent text"),
+                                   help_text=_("What these people agreed to."))
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if data.get("mode") == ImportMode.SUBSCRIBE and not data.get("mailing_list"):
-            self.add_error("mailing_list", "Choose the list to subscribe people to.")
+            self.add_error("mailing_list", gettext("Choose the list to subscribe people to."))
         if not data.get("csv_file") and not data.get("upload"):
-            self.add_error("csv_file", "Choose a CSV file.")
+            self.add_error("csv_file", gettext("Choose a CSV file."))
         return data
 
 
@@ -199,7 +211,7 @@ def _import_dir() -> Path:
 def _upload_path(token: str) -> Path:
     """Where step 1 keeps an upload for step 2; the token is ours (hex), never a path."""
     if not token.isalnum():
-        raise Unreadable("the uploaded file has expired; upload it again")
+        raise Unreadable(gettext("the uploaded file has expired; upload it again"))
     return _import_dir() / f"{token}.csv"
 
 
@@ -228,7 +240,8 @@ def admin_import(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
     """Step 1 uploads and previews (mapping, first rows, a dry run); step 2 imports."""
     form = ImportForm(request.POST or None, request.FILES or None)
     context: dict[str, Any] = {**model_admin.admin_site.each_context(request), "form": form,
-                               "opts": Subscriber._meta, "title": "Import subscribers"}
+                               "opts": Subscriber._meta,
+                               "title": gettext("Import subscribers")}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -242,7 +255,7 @@ def admin_import(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
                 token = data["upload"]
             upload = _upload_path(token)
             if not upload.exists():
-                raise Unreadable("the uploaded file has expired; upload it again")
+                raise Unreadable(gettext("the uploaded file has expired; upload it again"))
             with upload.open("rb") as stream:
                 report = import_csv(stream, data["mailing_list"], mode=data["mode"],
                                     encoding=data["encoding"] or None,
@@ -253,10 +266,11 @@ def admin_import(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
                            report_lines=report_lines(report)[:200], upload=token)
             if "confirm" in request.POST:
                 upload.unlink(missing_ok=True)
-                messages.success(request, f"Imported: {report.summary()}")
+                messages.success(request, gettext("Imported: %(summary)s") % {"summary": report.summary()})
                 context["done"] = True
         except Unreadable as exc:
-            form.add_error(None, f"The file could not be read: {exc}. Nothing was imported.")
+            form.add_error(None, gettext("The file could not be read: %(why)s. Nothing was imported.")
+                           % {"why": exc})
     return render(request, "admin/subscribers/import.html", context)
 
 
@@ -274,15 +288,15 @@ class MailingListAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             n_confirmed=Count("subscriptions", filter=Q(subscriptions__status="confirmed")))
 
-    @admin.display(description="confirmed", ordering="n_confirmed")
+    @admin.display(description=_("confirmed"), ordering="n_confirmed")
     def confirmed(self, obj: Any) -> int:
         return int(obj.n_confirmed)
 
-    @admin.action(description="Export the list as CSV (with consent)")
+    @admin.action(description=_("Export the list as CSV (with consent)"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[MailingList]) -> Any:
         mlist = queryset.first()
         if mlist is None or queryset.count() != 1:
-            self.message_user(request, "Choose exactly one list to export.", messages.WARNING)
+            self.message_user(request, gettext("Choose exactly one list to export."), messages.WARNING)
             return None
         return csv_response(Subscriber.objects.all(), f"{mlist.slug}.csv", mlist)
 
@@ -300,14 +314,17 @@ class SubscriptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # subscribe people with the "Add to a list" action or an import
 
-    @admin.action(description="Unsubscribe")
+    @admin.action(description=pgettext_lazy("admin action", "Unsubscribe"))
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for sub in queryset.select_related("subscriber", "mailing_list"):
             services.unsubscribe(sub.subscriber, sub.mailing_list, actor=_actor(request),
                                  source="admin")
-        self.message_user(request, f"{queryset.count()} subscriptions ended.")
+        count = queryset.count()
+        self.message_user(request, ngettext("%(count)d subscription ended.",
+                                            "%(count)d subscriptions ended.",
+                                            count) % {"count": count})
 
-    @admin.action(description="Mark confirmed")
+    @admin.action(description=_("Mark confirmed"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
         for sub in queryset.select_related("subscriber", "mailing_list"):
             services.subscription_set(sub.subscriber, sub.mailing_list,
@@ -376,8 +393,8 @@ class SegmentForm(forms.ModelForm):
         try:
             segment_compile(rule)
         except SegmentError as exc:
-            raise forms.ValidationError(f"{exc}: {rule[:exc.position]}⟨here⟩"
-                                        f"{rule[exc.position:]}") from None
+            raise forms.ValidationError(gettext("%(error)s: %(before)s⟨here⟩%(after)s") % {
+                "error": exc, "before": rule[:exc.position], "after": rule[exc.position:]}) from None
         return rule
 
 
@@ -412,11 +429,12 @@ class SegmentAdmin(admin.ModelAdmin):
             {"email": s.email, "name": s.name, "country": s.country, "language": s.language}
             for s in sample]})
 
-    @admin.action(description="Export the segment as CSV")
+    @admin.action(description=_("Export the segment as CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Segment]) -> Any:
         segment = queryset.first()
         if segment is None or queryset.count() != 1:
-            self.message_user(request, "Choose exactly one segment to export.", messages.WARNING)
+            self.message_user(request, gettext("Choose exactly one segment to export."),
+                              messages.WARNING)
             return None
         try:
             people = Subscriber.objects.filter(segment_compile(segment.rule))

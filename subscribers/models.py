@@ -11,6 +11,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 def email_hash(normalised_email: str) -> str:
@@ -24,7 +26,11 @@ def email_hash(normalised_email: str) -> str:
 
 
 class Tag(models.Model):
-    name = models.SlugField(max_length=64, unique=True)
+    name = models.SlugField(pgettext_lazy("title of a thing", "name"), max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self) -> str:
         return self.name
@@ -32,22 +38,28 @@ class Tag(models.Model):
 
 class Subscriber(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        BLOCKLISTED = "blocklisted", "Blocklisted"
+        ACTIVE = "active", _("Active")
+        BLOCKLISTED = "blocklisted", _("Blocklisted")
 
-    email = models.EmailField(max_length=254, unique=True, help_text="Normalised: domain lower-case IDNA")
-    email_hash = models.CharField(max_length=64, unique=True, editable=False)
-    name = models.CharField(max_length=200, blank=True)
-    organisation = models.CharField(max_length=200, blank=True)
-    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2")
-    language = models.CharField(max_length=8, default="en")
-    attributes = models.JSONField(default=dict, blank=True)
-    tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    email = models.EmailField(_("email"), max_length=254, unique=True,
+                              help_text=_("Normalised: domain lower-case IDNA"))
+    email_hash = models.CharField(_("email hash"), max_length=64, unique=True, editable=False)
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True,
+                               help_text=_("ISO 3166-1 alpha-2"))
+    language = models.CharField(_("language"), max_length=8, default="en")
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="subscribers",
+                                  verbose_name=_("tags"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("subscriber")
+        verbose_name_plural = _("subscribers")
         indexes = [models.Index(fields=["country", "language"])]
         constraints = [
             # One person per address whatever the case of its local part (see email_hash).
@@ -64,25 +76,30 @@ class Subscriber(models.Model):
 
 class MailingList(models.Model):
     class Kind(models.TextChoices):
-        PARTNER = "partner", "Partner"
-        PUBLIC = "public", "Public"
+        PARTNER = "partner", _("Partner")
+        PUBLIC = "public", _("Public")
 
     class OptIn(models.TextChoices):
-        SINGLE = "single", "Single opt-in"
-        DOUBLE = "double", "Double opt-in"
+        SINGLE = "single", _("Single opt-in")
+        DOUBLE = "double", _("Double opt-in")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public (anyone can subscribe)"
-        PRIVATE = "private", "Private (admins add people)"
+        PUBLIC = "public", _("Public (anyone can subscribe)")
+        PRIVATE = "private", _("Private (admins add people)")
 
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.PUBLIC)
-    opt_in = models.CharField(max_length=16, choices=OptIn.choices, default=OptIn.SINGLE)
-    visibility = models.CharField(max_length=16, choices=Visibility.choices,
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PUBLIC)
+    opt_in = models.CharField(_("opt in"), max_length=16, choices=OptIn.choices,
+                              default=OptIn.SINGLE)
+    visibility = models.CharField(_("visibility"), max_length=16, choices=Visibility.choices,
                                   default=Visibility.PRIVATE)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("mailing list")
+        verbose_name_plural = _("mailing lists")
 
     def __str__(self) -> str:
         return self.name
@@ -90,25 +107,29 @@ class MailingList(models.Model):
 
 class Subscription(models.Model):
     class Status(models.TextChoices):
-        UNCONFIRMED = "unconfirmed", "Unconfirmed"
-        CONFIRMED = "confirmed", "Confirmed"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        UNCONFIRMED = "unconfirmed", _("Unconfirmed")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE,
-                                   related_name="subscriptions")
+                                   related_name="subscriptions", verbose_name=_("subscriber"))
     mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE,
-                                     related_name="subscriptions")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
-    consent_at = models.DateTimeField(null=True, blank=True)
-    consent_method = models.CharField(max_length=32, blank=True,
-                                      help_text="import, form, api, admin, double-opt-in")
-    consent_source = models.CharField(max_length=255, blank=True)
-    consent_ip = models.GenericIPAddressField(null=True, blank=True)
-    consent_text = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                     related_name="subscriptions",
+                                     verbose_name=_("mailing list"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.CONFIRMED)
+    consent_at = models.DateTimeField(_("consent at"), null=True, blank=True)
+    consent_method = models.CharField(_("consent method"), max_length=32, blank=True,
+                                      help_text=_("import, form, api, admin, double-opt-in"))
+    consent_source = models.CharField(_("consent source"), max_length=255, blank=True)
+    consent_ip = models.GenericIPAddressField(_("consent IP"), null=True, blank=True)
+    consent_text = models.TextField(_("consent text"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("subscription")
+        verbose_name_plural = _("subscriptions")
         constraints = [
             models.UniqueConstraint(fields=["subscriber", "mailing_list"],
                                     name="one_subscription_per_list"),
@@ -123,18 +144,22 @@ class SubscriptionEvent(models.Model):
     """Audit trail: every change of a subscription, who or what made it and when."""
 
     subscriber = models.ForeignKey(Subscriber, on_delete=models.SET_NULL, null=True,
-                                   related_name="events")
-    mailing_list = models.ForeignKey(MailingList, on_delete=models.SET_NULL, null=True, blank=True)
-    email_hash = models.CharField(max_length=64, db_index=True)
-    action = models.CharField(max_length=32)
-    old_status = models.CharField(max_length=16, blank=True)
-    new_status = models.CharField(max_length=16, blank=True)
-    actor = models.CharField(max_length=128, help_text="user:<name>, subscriber, import, bounce, system")
-    detail = models.TextField(blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+                                   related_name="events", verbose_name=_("subscriber"))
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.SET_NULL, null=True, blank=True,
+                                     verbose_name=_("mailing list"))
+    email_hash = models.CharField(_("email hash"), max_length=64, db_index=True)
+    action = models.CharField(_("action"), max_length=32)
+    old_status = models.CharField(_("old status"), max_length=16, blank=True)
+    new_status = models.CharField(_("new status"), max_length=16, blank=True)
+    actor = models.CharField(_("actor"), max_length=128,
+                             help_text=_("user:<name>, subscriber, import, bounce, system"))
+    detail = models.TextField(_("detail"), blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("subscription event")
+        verbose_name_plural = _("subscription events")
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
@@ -145,31 +170,40 @@ class Suppression(models.Model):
     """Global do-not-mail entry; every send checks it at plan time and again at send time."""
 
     class Reason(models.TextChoices):
-        HARD_BOUNCE = "hard_bounce", "Hard bounce"
-        SOFT_BOUNCE = "soft_bounce", "Repeated soft bounces"
-        COMPLAINT = "complaint", "Spam complaint"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed from everything"
-        MANUAL = "manual", "Manual"
-        ERASED = "erased", "Erased at the person's request"
+        HARD_BOUNCE = "hard_bounce", _("Hard bounce")
+        SOFT_BOUNCE = "soft_bounce", _("Repeated soft bounces")
+        COMPLAINT = "complaint", _("Spam complaint")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed from everything")
+        MANUAL = "manual", _("Manual")
+        ERASED = "erased", _("Erased at the person's request")
 
-    email = models.CharField(max_length=254, blank=True, help_text="Blank once erased")
-    email_hash = models.CharField(max_length=64, unique=True)
-    reason = models.CharField(max_length=16, choices=Reason.choices)
-    detail = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    email = models.CharField(_("email"), max_length=254, blank=True,
+                             help_text=_("Blank once erased"))
+    email_hash = models.CharField(_("email hash"), max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    detail = models.TextField(_("detail"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppression")
+        verbose_name_plural = _("suppressions")
 
     def __str__(self) -> str:
         return f"{self.email or self.email_hash[:12]} ({self.reason})"
 
 
 class Segment(models.Model):
-    slug = models.SlugField(max_length=64, unique=True)
-    name = models.CharField(max_length=200)
-    rule = models.TextField(help_text='e.g. country in (KZ, KG) and language = ru')
+    slug = models.SlugField(_("slug"), max_length=64, unique=True)
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=200)
+    rule = models.TextField(_("rule"), help_text=_("e.g. country in (KZ, KG) and language = ru"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                   on_delete=models.SET_NULL, verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
 
     def __str__(self) -> str:
         return self.name

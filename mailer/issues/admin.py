@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext
 
 from mailer.issues.models import Issue, IssueVariant, LayoutTemplate
 from mailer.issues.services import layout_changed
@@ -28,7 +29,7 @@ class LayoutTemplateForm(forms.ModelForm):
             if problems:
                 raise forms.ValidationError(
                     [f.message for f in problems]
-                    + ["The layout was not saved; fix the problems above and save again."])
+                    + [gettext("The layout was not saved; fix the problems above and save again.")])
         return cleaned
 
 

@@ -9,37 +9,40 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from mailer.sending.control import send_cancel, send_pause, send_resume
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.state import TransitionRefused
 
 
-def _each(request: HttpRequest, queryset: QuerySet[Send], action: object, verb: str) -> None:
+def _each(request: HttpRequest, queryset: QuerySet[Send], action: object, done: str) -> None:
+    """``done`` is a translated message with an ``%(id)s`` placeholder for the send."""
     for send in queryset:
         try:
             action(send.pk)  # type: ignore[operator]
-            messages.success(request, f"Send {send.pk} {verb}.")
+            messages.success(request, done % {"id": send.pk})
         except TransitionRefused as exc:
-            messages.error(request, f"{exc}; nothing was changed.")
+            messages.error(request, gettext("%(error)s; nothing was changed.") % {"error": exc})
 
 
-@admin.action(description="Pause selected sends")
+@admin.action(description=_("Pause selected sends"))
 def pause(modeladmin: admin.ModelAdmin, request: HttpRequest,
           queryset: QuerySet[Send]) -> None:
-    _each(request, queryset, send_pause, "paused")
+    _each(request, queryset, send_pause, gettext("Send %(id)s paused."))
 
 
-@admin.action(description="Resume selected sends")
+@admin.action(description=_("Resume selected sends"))
 def resume(modeladmin: admin.ModelAdmin, request: HttpRequest,
            queryset: QuerySet[Send]) -> None:
-    _each(request, queryset, send_resume, "resumed")
+    _each(request, queryset, send_resume, gettext("Send %(id)s resumed."))
 
 
-@admin.action(description="Cancel selected sends")
+@admin.action(description=_("Cancel selected sends"))
 def cancel(modeladmin: admin.ModelAdmin, request: HttpRequest,
            queryset: QuerySet[Send]) -> None:
-    _each(request, queryset, send_cancel, "cancelled")
+    _each(request, queryset, send_cancel, gettext("Send %(id)s cancelled."))
 
 
 @admin.register(Send)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mailer.issues.models import Issue, IssueVariant
 from subscribers.models import MailingList, Segment, Subscriber
@@ -15,32 +17,37 @@ from subscribers.models import MailingList, Segment, Subscriber
 
 class Send(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        SCHEDULED = "scheduled", "Scheduled"
-        PLANNING = "planning", "Planning"
-        SENDING = "sending", "Sending"
-        PAUSED = "paused", "Paused"
-        DONE = "done", "Done"
-        CANCELLED = "cancelled", "Cancelled"
-        FAILED = "failed", "Failed"
+        DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
+        PLANNING = "planning", _("Planning")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", pgettext_lazy("send status", "Failed")
 
-    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="sends")
-    lists = models.ManyToManyField(MailingList, related_name="sends")
+    issue = models.ForeignKey(Issue, on_delete=models.PROTECT, related_name="sends",
+                              verbose_name=_("issue"))
+    lists = models.ManyToManyField(MailingList, related_name="sends", verbose_name=_("lists"))
     excluded_lists = models.ManyToManyField(MailingList, related_name="excluded_from_sends",
-                                            blank=True)
-    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.PROTECT)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    status_reason = models.TextField(blank=True)
-    scheduled_at = models.DateTimeField(null=True, blank=True)
-    planned_count = models.PositiveIntegerField(default=0)
+                                            blank=True, verbose_name=_("excluded lists"))
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.PROTECT,
+                                verbose_name=_("segment"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.DRAFT)
+    status_reason = models.TextField(_("status reason"), blank=True)
+    scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
+    planned_count = models.PositiveIntegerField(_("planned count"), default=0)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+                                   on_delete=models.SET_NULL, verbose_name=_("created by"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("send")
+        verbose_name_plural = _("sends")
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -49,40 +56,45 @@ class Send(models.Model):
 
 class Delivery(models.Model):
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending (claimed)"
-        RETRYING = "retrying", "Waiting to retry"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        BOUNCED = "bounced", "Bounced"
-        SKIPPED = "skipped", "Skipped"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending (claimed)")
+        RETRYING = "retrying", _("Waiting to retry")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", pgettext_lazy("delivery status", "Failed")
+        BOUNCED = "bounced", pgettext_lazy("delivery status", "Bounced")
+        SKIPPED = "skipped", _("Skipped")
 
     # Every index here is written twice per message (claim, outcome), so the ledger
     # keeps only the ones a hot query or a delete needs: ``send`` is served by the
     # unique (send, subscriber) index, variant/list lookups are rare admin deletes.
     send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="deliveries",
-                             db_index=False)
+                             db_index=False, verbose_name=_("send"))
     subscriber = models.ForeignKey(Subscriber, null=True, on_delete=models.SET_NULL,
-                                   related_name="deliveries")
-    email = models.CharField(max_length=254)
-    variant = models.ForeignKey(IssueVariant, on_delete=models.PROTECT, db_index=False)
+                                   related_name="deliveries", verbose_name=_("subscriber"))
+    email = models.CharField(_("email"), max_length=254)
+    variant = models.ForeignKey(IssueVariant, on_delete=models.PROTECT, db_index=False,
+                                verbose_name=_("variant"))
     # The list this recipient is mailed through (lowest id of their confirmed lists in
     # the send): names the List-Id and the list the one-click unsubscribe leaves.
     mailing_list = models.ForeignKey(MailingList, null=True, on_delete=models.SET_NULL,
-                                     related_name="+", db_index=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    lease_owner = models.CharField(max_length=64, blank=True)
-    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    smtp_reply = models.TextField(blank=True)
-    message_id = models.CharField(max_length=255, blank=True)
-    possibly_duplicated = models.BooleanField(default=False)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(null=True, blank=True)
+                                     related_name="+", db_index=False,
+                                     verbose_name=_("mailing list"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    lease_owner = models.CharField(_("lease owner"), max_length=64, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(_("SMTP code"), null=True, blank=True)
+    smtp_reply = models.TextField(_("SMTP reply"), blank=True)
+    message_id = models.CharField(_("message id"), max_length=255, blank=True)
+    possibly_duplicated = models.BooleanField(_("possibly duplicated"), default=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         constraints = [
             models.UniqueConstraint(fields=["send", "subscriber"], name="one_delivery_per_recipient"),
         ]
@@ -106,21 +118,25 @@ class SendBatch(models.Model):
     """
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        WAITING = "waiting", "Waiting for retries"
-        DONE = "done", "Done"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        WAITING = "waiting", _("Waiting for retries")
+        DONE = "done", pgettext_lazy("batch status", "Done")
 
-    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="batches")
-    low_id = models.BigIntegerField()
-    high_id = models.BigIntegerField()
-    size = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    due_at = models.DateTimeField(null=True, blank=True)
-    touched_at = models.DateTimeField(null=True, blank=True)
-    enqueued_count = models.PositiveIntegerField(default=0)
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="batches",
+                             verbose_name=_("send"))
+    low_id = models.BigIntegerField(_("low id"))
+    high_id = models.BigIntegerField(_("high id"))
+    size = models.PositiveIntegerField(_("size"), default=0)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.QUEUED)
+    due_at = models.DateTimeField(_("due at"), null=True, blank=True)
+    touched_at = models.DateTimeField(_("touched at"), null=True, blank=True)
+    enqueued_count = models.PositiveIntegerField(_("enqueued count"), default=0)
 
     class Meta:
+        verbose_name = _("send batch")
+        verbose_name_plural = _("send batches")
         constraints = [
             models.UniqueConstraint(fields=["send", "low_id"], name="one_batch_per_range_start"),
         ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from mailer.sending.models import Send
 
@@ -20,6 +22,8 @@ class Capability(models.Model):
     """
 
     class Meta:
+        verbose_name = _("capability")
+        verbose_name_plural = _("capabilities")
         managed = False
         default_permissions = ()
         permissions = [
@@ -40,15 +44,18 @@ class ApiToken(models.Model):
     the token acts with its user's permissions, never more."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="api_tokens")
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token")
-    digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+                             related_name="api_tokens", verbose_name=_("user"))
+    name = models.CharField(pgettext_lazy("title of a thing", "name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12,
+                              help_text=_("First characters, to recognise a token"))
+    digest = models.CharField(_("digest"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -61,15 +68,22 @@ class SendApproval(models.Model):
     The requester records the count they confirmed; an Admin other than the requester
     approves, after which the send may start."""
 
-    send = models.OneToOneField(Send, on_delete=models.CASCADE, related_name="approval")
+    send = models.OneToOneField(Send, on_delete=models.CASCADE, related_name="approval",
+                                verbose_name=_("send"))
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                     on_delete=models.SET_NULL, related_name="+")
-    requested_at = models.DateTimeField(auto_now_add=True)
-    recipient_count = models.PositiveIntegerField()
-    start_now = models.BooleanField(default=True)
+                                     on_delete=models.SET_NULL, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    recipient_count = models.PositiveIntegerField(_("recipient count"))
+    start_now = models.BooleanField(_("start now"), default=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    approved_at = models.DateTimeField(null=True, blank=True)
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("send approval")
+        verbose_name_plural = _("send approvals")
 
     def __str__(self) -> str:
         state = "approved" if self.approved_at else "waiting"
@@ -79,14 +93,17 @@ class SendApproval(models.Model):
 class MediaAsset(models.Model):
     """An image uploaded for use in issues; ``file`` is served from MEDIA_URL."""
 
-    file = models.FileField(upload_to="library/%Y/%m/")
-    content_type = models.CharField(max_length=32)
-    alt_text = models.CharField(max_length=300, blank=True)
+    file = models.FileField(_("file"), upload_to="library/%Y/%m/")
+    content_type = models.CharField(_("content type"), max_length=32)
+    alt_text = models.CharField(_("alt text"), max_length=300, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
-                                    on_delete=models.SET_NULL, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+                                    on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("media asset")
+        verbose_name_plural = _("media assets")
         ordering = ["-uploaded_at"]
 
     def __str__(self) -> str:

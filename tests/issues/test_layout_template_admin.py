@@ -69,5 +69,5 @@ def test_a_layout_stored_without_the_form_is_still_checked_before_use():
     LayoutTemplate.objects.create(name="plain", source=PLAIN.replace(
         "<mj-column>", '<mj-raw><script>alert(1)</script></mj-raw><mj-column>', 1))
     variant = issue_import(ISSUE, filename="layout-test.md").variant
-    with pytest.raises(RenderError, match="<script> .* is not an allowed tag"):
+    with pytest.raises(RenderError, match=r"<script> .* is not an allowed tag"):
         variant_compiled(variant)
