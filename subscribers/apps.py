@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import pgettext_lazy
 
 
 class SubscribersConfig(AppConfig):
     name = "subscribers"
     label = "subscribers"
-    verbose_name = "Audience"
+    verbose_name = pgettext_lazy("admin section", "Audience")

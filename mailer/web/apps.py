@@ -1,11 +1,12 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import pgettext_lazy
 
 
 class WebConfig(AppConfig):
     name = "mailer.web"
     label = "web"
-    verbose_name = "Staff web app"
+    verbose_name = pgettext_lazy("admin section", "Staff web app")
 
     def ready(self) -> None:
         from mailer.web.roles import roles_sync

@@ -91,3 +91,22 @@ def test_suppressions_changelist_shows_the_reason_in_russian(
 def test_english_ui_keeps_the_english_labels(superuser_client: Client, sent_delivery: Delivery,
                                              url_name: str, english: str) -> None:
     assert english in page(superuser_client, url_name, "en")
+
+
+def test_the_admin_index_names_its_sections_in_russian(superuser_client: Client) -> None:
+    html = page(superuser_client, "admin:index", "ru")
+    for section in ("Аудитория", "Выпуски", "Рассылки", "Рабочее приложение сотрудников"):
+        assert f'class="section" title="Модели в приложении {section}">{section}</a>' in html
+    assert ">Sending<" not in html and ">Staff web app<" not in html
+
+
+def test_the_csv_import_page_speaks_russian(superuser_client: Client) -> None:
+    html = page(superuser_client, "admin:subscribers_subscriber_import", "ru")
+    assert "Импорт подписчиков из CSV" in html
+    assert "ничего не записывается, пока вы не нажмёте" in html
+
+
+def test_the_segment_editor_explains_its_rules_in_russian(superuser_client: Client) -> None:
+    html = page(superuser_client, "admin:subscribers_segment_add", "ru")
+    assert "Подсчёт на лету" in html and "Операторы:" in html
+    assert "В правиле ошибка." in html  # the message the live check shows
