@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from mailer.sending.delivery import CANCELLED_REPLY
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.reconcile import send_resume_batches
 from mailer.sending.state import send_transition_or_raise
@@ -26,9 +27,6 @@ def send_resume(send_id: int) -> int:
     with transaction.atomic():
         send_transition_or_raise(send_id, S.SENDING)
         return send_resume_batches(send_id)
-
-
-CANCELLED_REPLY = "not sent: the send was cancelled"
 
 
 def send_cancel(send_id: int, *, by: str = "staff") -> int:

@@ -104,6 +104,36 @@ def _finish(pk: int, owner: str, **changes: object) -> bool:
         lease_until=None, lease_owner="", **changes) == 1
 
 
+CANCELLED_REPLY = "not sent: the send was cancelled"
+STRANDED_REPLY = ("the send was cancelled while a worker that then stopped held this "
+                  "message: it may or may not have been delivered")
+
+
+def delivery_stranded_settle(send_id: int) -> int:
+    """Rows of a cancelled send held by a worker that stopped (lease run out): nobody
+    will claim them again. The lowest of each dead owner may have been on the wire, so it
+    ends ``failed`` saying so; the others were never tried and end ``skipped``."""
+    now = timezone.now()
+    with transaction.atomic():
+        stranded = list(
+            Delivery.objects.filter(send_id=send_id, status=D.SENDING, lease_until__lt=now)
+            .order_by("id").select_for_update(skip_locked=True).values_list("id", "lease_owner"))
+        if not stranded:
+            return 0
+        first_of_owner: dict[str, int] = {}
+        for pk, owner in stranded:
+            first_of_owner.setdefault(owner, pk)
+        maybe_sent = list(first_of_owner.values())
+        Delivery.objects.filter(pk__in=maybe_sent, status=D.SENDING).update(
+            status=D.FAILED, smtp_reply=STRANDED_REPLY, attempts=F("attempts") + 1,
+            lease_until=None, lease_owner="", updated_at=now)
+        Delivery.objects.filter(pk__in=[pk for pk, _ in stranded if pk not in set(maybe_sent)],
+                                status=D.SENDING).update(
+            status=D.SKIPPED, smtp_reply=CANCELLED_REPLY, lease_until=None, lease_owner="",
+            updated_at=now)
+    return len(stranded)
+
+
 def delivery_record_sent(pk: int, owner: str, *, code: int, reply: str, message_id: str) -> bool:
     """Record acceptance. False means our lease was taken over: stop the batch.
 

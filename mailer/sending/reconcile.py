@@ -19,8 +19,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from mailer.sending import delivery as ledger
 from mailer.sending import dispatch
-from mailer.sending.models import Send, SendBatch
+from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import PlanError, send_start
 from mailer.sending.runner import send_finish_if_complete
 
@@ -65,6 +66,7 @@ class ReconcileReport:
     started: int = 0
     requeued: int = 0
     finished: int = 0
+    settled: int = 0  # rows of cancelled sends left behind by a worker that stopped
 
 
 def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileReport:
@@ -95,7 +97,14 @@ def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileRepo
             report.requeued += dispatch.batches_enqueue(send_id, lost)
         if send_finish_if_complete(send_id):
             report.finished += 1
-    if report.started or report.requeued or report.finished:
+    # A cancelled send whose worker stopped mid-batch: settle the rows it held.
+    cancelled = (Send.objects.filter(status=Send.Status.CANCELLED,
+                                     deliveries__status=Delivery.Status.SENDING,
+                                     deliveries__lease_until__lt=now)
+                 .values_list("pk", flat=True).distinct())
+    for send_id in cancelled:
+        report.settled += ledger.delivery_stranded_settle(send_id)
+    if report.started or report.requeued or report.finished or report.settled:
         log.info("reconcile: %s", report)
     return report
 

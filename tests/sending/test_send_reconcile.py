@@ -8,6 +8,8 @@ import pytest
 from django.utils import timezone
 
 from mailer.issues.models import Issue
+from mailer.sending.control import send_cancel
+from mailer.sending.delivery import CANCELLED_REPLY, STRANDED_REPLY
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import send_create, send_schedule, send_start
 from mailer.sending.reconcile import sends_reconcile
@@ -80,3 +82,20 @@ def test_it_requeues_a_queued_batch_soon_when_the_broker_holds_no_task(
         started: Send, broker: str) -> None:
     SendBatch.objects.filter(send=started).update(touched_at=timezone.now() - timedelta(minutes=1))
     assert sends_reconcile().requeued == 1
+
+
+def test_it_settles_rows_a_stopped_worker_held_when_the_send_was_cancelled(
+        started: Send) -> None:
+    rows = list(Delivery.objects.filter(send=started).order_by("id"))
+    expired = timezone.now() - timedelta(minutes=1)
+    Delivery.objects.filter(pk__in=[r.pk for r in rows[:2]]).update(
+        status="sending", lease_owner="dead-worker", lease_until=expired)
+    Delivery.objects.filter(pk=rows[2].pk).update(
+        status="sending", lease_owner="live-worker", lease_until=timezone.now() + timedelta(minutes=5))
+    send_cancel(started.pk)
+
+    assert sends_reconcile().settled == 2
+    outcomes = {d.pk: (d.status, d.smtp_reply) for d in Delivery.objects.filter(send=started)}
+    assert outcomes[rows[0].pk] == ("failed", STRANDED_REPLY)  # may have been on the wire
+    assert outcomes[rows[1].pk] == ("skipped", CANCELLED_REPLY)
+    assert outcomes[rows[2].pk][0] == "sending"  # its worker is alive and will record it
