@@ -35,7 +35,7 @@ from mailer.api.schemas import (
 from mailer.issues.models import Issue
 from mailer.issues.services import issue_import
 from mailer.rendering import RenderError
-from mailer.sending.models import Send
+from mailer.sending.models import Route, Send
 from mailer.sending.planning import PlanError, audience_queryset, send_create
 from mailer.sending.progress import send_progress
 from mailer.web import controls
@@ -239,7 +239,9 @@ def _send_out(send: Send) -> dict[str, Any]:
             "status_reason": send.status_reason,
             "recipients": recipients,
             "awaiting_approval": controls.awaiting_approval(send) is not None,
-            "scheduled_at": send.scheduled_at, "progress": send_progress(send.pk)}
+            "scheduled_at": send.scheduled_at,
+            "route": send.smtp_route.name if send.smtp_route else None,
+            "progress": send_progress(send.pk)}
 
 
 @api.post("/sends", response={201: SendOut, **ERRORS}, tags=["sends"])
@@ -256,10 +258,15 @@ def send_new(request: HttpRequest, body: SendIn) -> Status[dict[str, Any]]:
             segment_filter(segment.rule)
         except SegmentError as exc:
             raise HttpError(422, f"The segment's rule is not valid: {exc}; nothing was created.") from None
+    route = None
+    if body.route:
+        route = Route.objects.filter(name=body.route, is_active=True).first()
+        if route is None:
+            raise HttpError(422, f"No active SMTP route {body.route!r}; nothing was created.")
     try:
         send = send_create(issue, _lists(body.lists), excluded_lists=_lists(body.excluded_lists),
                            segment=segment, created_by=request.auth,  # type: ignore[attr-defined]
-                           scheduled_at=body.scheduled_at)
+                           scheduled_at=body.scheduled_at, smtp_route=route)
         return Status(201, _send_out(send))
     except (PlanError, SegmentError) as exc:
         raise HttpError(422, str(exc)) from None

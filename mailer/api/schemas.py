@@ -143,6 +143,7 @@ class SendIn(Schema):
     excluded_lists: list[Slug] = Field(default_factory=list, max_length=50)
     segment: Slug | None = None
     scheduled_at: datetime | None = None
+    route: Slug | None = Field(default=None, description="SMTP route name; default: SMTP_URL")
 
 
 class SendStart(Schema):
@@ -157,4 +158,5 @@ class SendOut(Schema):
     recipients: int = Field(description="Planned rows once started; the current count for a draft")
     awaiting_approval: bool
     scheduled_at: datetime | None
+    route: str | None = Field(description="SMTP route name; null: the default route")
     progress: dict[str, Any]

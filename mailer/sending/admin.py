@@ -13,7 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from mailer.sending.control import send_cancel, send_pause, send_resume
-from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.models import Delivery, Route, Send, SendBatch
 from mailer.sending.state import TransitionRefused
 
 
@@ -78,3 +78,17 @@ class SendBatchAdmin(admin.ModelAdmin):
                     "enqueued_count")
     list_filter = ("status",)
     raw_id_fields = ("send",)
+
+
+@admin.register(Route)
+class RouteAdmin(admin.ModelAdmin):
+    """SMTP routes: a send picks one in the wizard (or ``send_issue --route``); the model's
+    ``clean`` refuses an unusable URL with the reason."""
+
+    list_display = ("name", "url", "password_env", "rate_per_second", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "url", "description")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Route | None = None) -> bool:
+        # Sends keep the route they went through (PROTECT): switch it off instead.
+        return super().has_delete_permission(request, obj) and (obj is None or not obj.sends.exists())

@@ -6,13 +6,82 @@ claim/record functions in ``mailer.sending.delivery`` (Delivery).
 
 from __future__ import annotations
 
+from dataclasses import replace
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from mailer.env import SmtpRoute
 from mailer.issues.models import Issue, IssueVariant
 from subscribers.models import MailingList, Segment, Subscriber
+
+
+class Route(models.Model):
+    """A named SMTP relay a send can go through; sends without one use ``SMTP_URL``.
+
+    The password lives in an environment variable of the workers (``password_env``), never
+    in the database: the admin refuses a URL with a password in it."""
+
+    name = models.SlugField(pgettext_lazy("title of a thing", "name"), max_length=50, unique=True)
+    url = models.CharField(
+        _("SMTP URL"), max_length=500,
+        help_text=_("smtp://HOST:PORT, smtp+starttls://USER@HOST:587 or smtps://USER@HOST:465 "
+                    "(no password here); add ?timeout=SECONDS if needed"))
+    password_env = models.CharField(
+        _("password variable"), max_length=100, blank=True,
+        help_text=_("Name of the workers' environment variable that holds the password"))
+    rate_per_second = models.FloatField(
+        _("messages per second"), default=0.0,
+        help_text=_("Limit for all workers together on this route; 0 uses SEND_RATE_PER_SECOND"))
+    is_active = models.BooleanField(_("is active"), default=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("SMTP route")
+        verbose_name_plural = _("SMTP routes")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from mailer.env import ConfigError
+
+        try:
+            self.config(require_password=False)
+        except ConfigError as exc:
+            raise ValidationError(str(exc)) from None
+        if urlsplit(self.url).password is not None:
+            raise ValidationError(_("Do not write the password into the URL (it would be stored "
+                                    "in the database): put it in an environment variable of the "
+                                    "workers and give that variable's name as the password "
+                                    "variable."))
+        if self.rate_per_second < 0:
+            raise ValidationError(_("The rate cannot be negative."))
+
+    def config(self, *, require_password: bool = True) -> SmtpRoute:
+        """The connection settings; ConfigError (naming the route) if they are unusable."""
+        import os
+        import re
+
+        from mailer.env import ConfigError, smtp_from_url
+
+        route = smtp_from_url(f"route {self.name!r} URL", self.url)
+        if self.password_env:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.password_env):
+                raise ConfigError(f"route {self.name!r}: {self.password_env!r} is not an "
+                                  "environment variable name")
+            password = os.environ.get(self.password_env)
+            if password is None and require_password:
+                raise ConfigError(f"route {self.name!r}: the environment variable "
+                                  f"{self.password_env} (its password) is not set")
+            route = replace(route, password=password or "")
+        return route
 
 
 class Send(models.Model):
@@ -33,6 +102,9 @@ class Send(models.Model):
                                             blank=True, verbose_name=_("excluded lists"))
     segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.PROTECT,
                                 verbose_name=_("segment"))
+    smtp_route = models.ForeignKey(Route, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="sends", verbose_name=_("SMTP route"),
+                                   help_text=_("Empty: the default route (SMTP_URL)"))
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.DRAFT)
     status_reason = models.TextField(_("status reason"), blank=True)

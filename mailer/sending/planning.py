@@ -23,7 +23,7 @@ from django.db.models.functions import Now
 
 from mailer.issues.models import Issue
 from mailer.sending import dispatch
-from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.models import Delivery, Route, Send, SendBatch
 from mailer.sending.state import TransitionRefused, send_transition
 from subscribers.models import MailingList, Segment, Subscriber, Subscription, Suppression
 
@@ -171,16 +171,20 @@ class PlanResult:
 
 def send_create(issue: Issue, lists: Iterable[MailingList], *,
                 excluded_lists: Iterable[MailingList] = (), segment: Segment | None = None,
-                created_by: Any = None, scheduled_at: datetime | None = None) -> Send:
-    """A draft send of ``issue`` to ``lists``. Nothing is planned or queued yet."""
+                created_by: Any = None, scheduled_at: datetime | None = None,
+                smtp_route: Route | None = None) -> Send:
+    """A draft send of ``issue`` to ``lists`` (through ``smtp_route``, else the default
+    route). Nothing is planned or queued yet."""
     chosen = list(lists)
     if not chosen:
         raise PlanError("a send needs at least one list")
     if not issue.variants.exists():
         raise PlanError(f"issue {issue.slug!r} has no language variant to send; import one")
+    if smtp_route is not None and not smtp_route.is_active:
+        raise PlanError(f"SMTP route {smtp_route.name!r} is switched off; choose another route")
     with transaction.atomic():
         send = Send.objects.create(issue=issue, segment=segment, created_by=created_by,
-                                   scheduled_at=scheduled_at)
+                                   scheduled_at=scheduled_at, smtp_route=smtp_route)
         send.lists.set(chosen)
         send.excluded_lists.set(list(excluded_lists))
     return send

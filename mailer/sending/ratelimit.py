@@ -102,11 +102,12 @@ def domain_rates_parse(raw: str) -> dict[str, float]:
     return rates
 
 
-def rate_limit_wait(route_label: str, recipient: str) -> float:
+def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None) -> float:
     """Block until the route's (and the recipient domain's) bucket grants a message.
-    Returns seconds slept. A no-op when no limit is configured."""
+    ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none). Returns
+    seconds slept. A no-op when no limit is configured."""
     slept = 0.0
-    rate = settings.SEND_RATE_PER_SECOND
+    rate = settings.SEND_RATE_PER_SECOND if rate is None else rate
     buckets: list[tuple[str, float]] = []
     if rate > 0:
         buckets.append((f"nl:rate:route:{route_label}", rate))

@@ -19,11 +19,13 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
+from mailer.env import ConfigError
 from mailer.sending import delivery as ledger
 from mailer.sending.compose import MessageFactory
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import audience_queryset
 from mailer.sending.ratelimit import rate_limit_wait
+from mailer.sending.routes import ChosenRoute, route_for
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
 from mailer.sending.verp import verp_address
@@ -63,18 +65,25 @@ def _send_status(send_id: int) -> str | None:
 def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
     """Send every due row of the send in [low_id, high_id]. Safe to run twice at once."""
     report = RangeReport()
-    send = (Send.objects.select_related("issue", "segment")
+    send = (Send.objects.select_related("issue", "segment", "smtp_route")
             .prefetch_related("lists", "excluded_lists").filter(pk=send_id).first())
     if send is None or send.status != Send.Status.SENDING:
         report.stopped = f"send is {send.status if send else 'gone'}"
         return report
+    try:
+        route = route_for(send)
+    except ConfigError as exc:
+        # Nothing was claimed: pausing keeps every row for a resume once fixed.
+        send_transition(send_id, Send.Status.PAUSED, reason=f"paused: {exc}")
+        report.stopped = str(exc)
+        return report
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
     owner = lease_owner_new()
     factory = MessageFactory(send)
-    session = SmtpSession(settings.SMTP_ROUTE)
+    session = SmtpSession(route.config)
     try:
         with ledger.outcome_commits_relaxed():
-            _range_loop(send, low_id, high_id, owner, factory, session, report)
+            _range_loop(send, low_id, high_id, owner, factory, session, route, report)
     finally:
         session.close()
         report.connections = session.opened
@@ -84,7 +93,7 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
 
 
 def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
-                session: SmtpSession, report: RangeReport) -> None:
+                session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
     send_id = send.pk
     while not report.stopped:
         if _send_status(send_id) != Send.Status.SENDING:
@@ -95,7 +104,7 @@ def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: Mess
                                               limit=CHUNK)
         if not claimed:
             break
-        _chunk_send(send, claimed, owner, factory, session, report)
+        _chunk_send(send, claimed, owner, factory, session, route, report)
         _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
         _error_budget_check(send_id, low_id, high_id)
 
@@ -130,7 +139,7 @@ def _list_for(row: ledger.Claimed, lists_now: dict[int, set[int]]) -> int | None
 
 
 def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: MessageFactory,
-                session: SmtpSession, report: RangeReport) -> None:
+                session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
     signing = dkim_key() is not None
@@ -153,7 +162,7 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
         # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
         message = factory.build(row.variant_id, rcpt, smtp=not signing)
         data = dkim_sign(message.data) if signing else message.data
-        rate_limit_wait(settings.SMTP_ROUTE.label, row.email)
+        rate_limit_wait(route.bucket, row.email, rate=route.rate)
         try:
             accepted = session.deliver(verp_address(row.id), row.email, data,
                                        stuffed=not signing)

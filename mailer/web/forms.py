@@ -159,8 +159,12 @@ class AudienceForm(forms.Form):
                              choices=[("now", _("Now")), ("later", _("At a time"))])
     scheduled_at = forms.DateTimeField(label=_("Date and time"), required=False,
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    smtp_route: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("SMTP route"), queryset=None, required=False,
+        empty_label=_("Default route"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
+        from mailer.sending.models import Route
         from subscribers.models import MailingList, Segment
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -170,6 +174,11 @@ class AudienceForm(forms.Form):
         self.fields["lists"].label_from_instance = _list_label  # type: ignore[attr-defined]
         self.fields["excluded_lists"].queryset = lists  # type: ignore[attr-defined]
         self.fields["segment"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
+        routes = Route.objects.filter(is_active=True).order_by("name")
+        if routes.exists():  # the choice appears once an Admin has added a route
+            self.fields["smtp_route"].queryset = routes  # type: ignore[attr-defined]
+        else:
+            del self.fields["smtp_route"]
 
     def clean(self) -> dict[str, Any]:
         from django.utils import timezone

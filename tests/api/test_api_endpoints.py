@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from mailer.issues.models import Issue
-from mailer.sending.models import Send
+from mailer.sending.models import Route, Send
 from mailer.web.models import ApiToken
 from mailer.web.tokens import token_create, token_revoke
 from subscribers.models import MailingList, Segment, Subscriber, Suppression
@@ -140,6 +140,22 @@ def test_it_holds_a_large_api_send_for_approval(comms_api: ApiClient, issue: Iss
 def test_it_names_an_unknown_list(comms_api: ApiClient, issue: Issue) -> None:
     response = comms_api.post("/sends", {"issue_id": issue.pk, "lists": ["nope"]})
     assert response.status_code == 422 and "nope" in response.json()["detail"]
+
+
+def test_it_creates_a_send_through_a_named_smtp_route(comms_api: ApiClient, issue: Issue,
+                                                      audience: dict[str, Subscriber]) -> None:
+    Route.objects.create(name="bulk", url="smtp://127.0.0.1:2525")
+    draft = comms_api.post("/sends", {"issue_id": issue.pk, "lists": ["news"], "route": "bulk"})
+    assert draft.status_code == 201, draft.json()
+    assert draft.json()["route"] == "bulk"
+    assert Send.objects.get(pk=draft.json()["id"]).smtp_route.name == "bulk"  # type: ignore[union-attr]
+
+
+def test_it_refuses_an_unknown_smtp_route_and_creates_nothing(
+        comms_api: ApiClient, issue: Issue, audience: dict[str, Subscriber]) -> None:
+    response = comms_api.post("/sends", {"issue_id": issue.pk, "lists": ["news"], "route": "nope"})
+    assert response.status_code == 422 and "nope" in response.json()["detail"]
+    assert not Send.objects.exists()
 
 
 def test_it_serves_the_openapi_docs(db: None) -> None:

@@ -110,3 +110,8 @@ def test_the_segment_editor_explains_its_rules_in_russian(superuser_client: Clie
     html = page(superuser_client, "admin:subscribers_segment_add", "ru")
     assert "Подсчёт на лету" in html and "Операторы:" in html
     assert "В правиле ошибка." in html  # the message the live check shows
+
+
+def test_smtp_routes_are_managed_in_russian(superuser_client: Client) -> None:
+    html = page(superuser_client, "admin:sending_route_add", "ru")
+    assert "SMTP-маршрут" in html and "переменная с паролем" in html.lower()

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from mailer.issues.models import Issue
-from mailer.sending.models import Send
+from mailer.sending.models import Route, Send
 from mailer.sending.planning import send_create, send_start
 from mailer.web.models import SendApproval
 from mailer.web.roles import Role
@@ -39,6 +39,19 @@ def test_it_counts_recipients_after_dedupe_and_suppressions(
     # ana is on both lists (once), cy is suppressed, dan is unconfirmed: ana, bek, eve remain.
     assert '<strong id="recipient-count">3</strong>' in page
     assert send.status == Send.Status.DRAFT
+
+
+def test_the_wizard_offers_smtp_routes_once_an_admin_has_added_one(
+        comms_client: Client, issue: Issue, lists: dict[str, MailingList],
+        audience: dict[str, Subscriber]) -> None:
+    url = reverse("web:send-new", args=[issue.pk])
+    assert 'name="smtp_route"' not in comms_client.get(url).content.decode()
+    route = Route.objects.create(name="partners-relay", url="smtp://127.0.0.1:2525")
+    assert 'name="smtp_route"' in comms_client.get(url).content.decode()
+    send = wizard(comms_client, issue, [lists["partners"]], smtp_route=route.pk)
+    assert send.smtp_route == route
+    page = comms_client.get(reverse("web:send-confirm", args=[send.pk])).content.decode()
+    assert "partners-relay" in page
 
 
 def test_it_breaks_the_count_down_by_list_and_language(

@@ -37,7 +37,8 @@ def send_new(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             send = send_create(issue, data["lists"], excluded_lists=data["excluded_lists"],
                                segment=data["segment"], created_by=request.user,
-                               scheduled_at=data["scheduled_at"])
+                               scheduled_at=data["scheduled_at"],
+                               smtp_route=data.get("smtp_route"))
         except PlanError as exc:
             form.add_error(None, str(exc))
         else:
@@ -51,8 +52,10 @@ def _initial_from(request: HttpRequest) -> dict[str, object]:
         return [int(v) for v in request.GET.getlist(key) if v.isdigit()]
 
     segment = request.GET.get("segment", "")
+    route = request.GET.get("smtp_route", "")
     return {"lists": ids("lists"), "excluded_lists": ids("excluded_lists"),
-            "segment": int(segment) if segment.isdigit() else None, "when": "now"}
+            "segment": int(segment) if segment.isdigit() else None, "when": "now",
+            "smtp_route": int(route) if route.isdigit() else None}
 
 
 @capability_required(Cap.SEND_ISSUES)
@@ -95,7 +98,8 @@ def send_discard(request: HttpRequest, pk: int) -> HttpResponse:
     send = get_object_or_404(Send, pk=pk)
     choices = urlencode({"lists": list(send.lists.values_list("pk", flat=True)),
                          "excluded_lists": list(send.excluded_lists.values_list("pk", flat=True)),
-                         "segment": send.segment_id or ""}, doseq=True)
+                         "segment": send.segment_id or "",
+                         "smtp_route": send.smtp_route_id or ""}, doseq=True)
     Send.objects.filter(pk=pk, status=S.DRAFT, approval__isnull=True).delete()
     return redirect(reverse("web:send-new", args=[send.issue_id]) + f"?{choices}")
 

@@ -9,6 +9,7 @@ from django.utils.dateparse import parse_datetime
 
 from mailer.issues.models import Issue
 from mailer.sending.management.commands._common import progress_wait, stream_writer
+from mailer.sending.models import Route
 from mailer.sending.planning import PlanError, send_create, send_schedule, send_start
 from subscribers.models import MailingList, Segment
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--exclude", action="append", default=[], metavar="SLUG",
                             help="leave out members of this list (repeatable)")
         parser.add_argument("--segment", metavar="SLUG", help="only subscribers in this segment")
+        parser.add_argument("--route", metavar="NAME",
+                            help="SMTP route to send through (default: the one in SMTP_URL)")
         parser.add_argument("--at", help="start at this ISO 8601 time instead of now")
         parser.add_argument("--wait", action="store_true",
                             help="show progress until the workers have finished")
@@ -47,10 +50,18 @@ class Command(BaseCommand):
             segment = Segment.objects.filter(slug=opts["segment"]).first()
             if segment is None:
                 raise CommandError(f"no segment {opts['segment']!r}; nothing was sent")
+        route = None
+        if opts["route"]:
+            route = Route.objects.filter(name=opts["route"], is_active=True).first()
+            if route is None:
+                names = ", ".join(Route.objects.filter(is_active=True)
+                                  .values_list("name", flat=True)) or "none"
+                raise CommandError(f"no active SMTP route {opts['route']!r} (active routes: "
+                                   f"{names}); nothing was sent")
         at = _at(opts["at"])
         try:
             send = send_create(issue, lists, excluded_lists=excluded, segment=segment,
-                               scheduled_at=at)
+                               scheduled_at=at, smtp_route=route)
             if at and at > timezone.now():
                 send_schedule(send.pk)
                 self.stdout.write(f"Send {send.pk} of {issue.slug!r} scheduled for "
