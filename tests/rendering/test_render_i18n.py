@@ -15,11 +15,16 @@ PO = LOCALE / "ru" / "LC_MESSAGES" / "django.po"
 MO = LOCALE / "ru" / "LC_MESSAGES" / "django.mo"
 
 
+def _po_entries_with_context() -> dict[tuple[str, str], str]:
+    """(context or "", msgid) -> msgstr for the one-line entries of the catalogue."""
+    pattern = r'^(?:msgctxt "(.*)"\n)?msgid "(.+)"\nmsgstr "(.*)"$'
+    return {(ctx, msgid): msgstr
+            for ctx, msgid, msgstr in re.findall(pattern, PO.read_text("utf-8"), re.M)}
+
+
 def _po_entries() -> dict[str, str]:
-    entries = {}
-    for msgid, msgstr in re.findall(r'^msgid "(.+)"\nmsgstr "(.*)"$', PO.read_text("utf-8"), re.M):
-        entries[msgid] = msgstr
-    return entries
+    """msgid -> msgstr of the entries without a context (what templates use)."""
+    return {msgid: msgstr for (ctx, msgid), msgstr in _po_entries_with_context().items() if not ctx}
 
 
 @pytest.mark.parametrize(("language", "words"), [
@@ -49,8 +54,8 @@ def test_every_chrome_string_in_the_email_templates_has_a_russian_translation():
 def test_the_committed_mo_matches_the_po():
     with MO.open("rb") as fh:
         catalogue = gettext.GNUTranslations(fh)
-    for msgid, msgstr in _po_entries().items():
-        assert catalogue.gettext(msgid) == msgstr
+    for (ctx, msgid), msgstr in _po_entries_with_context().items():
+        assert (catalogue.pgettext(ctx, msgid) if ctx else catalogue.gettext(msgid)) == msgstr
 
 
 def test_dates_use_the_variant_language():
