@@ -6,15 +6,18 @@ claim/record functions in ``mailer.sending.delivery`` (Delivery).
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from mailer.env import SmtpRoute
+from mailer.env import ConfigError, SmtpRoute, smtp_from_url
 from mailer.issues.models import Issue, IssueVariant
 from subscribers.models import MailingList, Segment, Subscriber
 
@@ -48,10 +51,6 @@ class Route(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from mailer.env import ConfigError
-
         try:
             self.config(require_password=False)
         except ConfigError as exc:
@@ -66,11 +65,6 @@ class Route(models.Model):
 
     def config(self, *, require_password: bool = True) -> SmtpRoute:
         """The connection settings; ConfigError (naming the route) if they are unusable."""
-        import os
-        import re
-
-        from mailer.env import ConfigError, smtp_from_url
-
         route = smtp_from_url(f"route {self.name!r} URL", self.url)
         if self.password_env:
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.password_env):

@@ -20,7 +20,6 @@ class ChosenRoute:
     config: SmtpRoute
     bucket: str  # name of the route's rate-limit bucket
     rate: float  # messages/second for all workers together; 0 = unlimited
-    name: str = "default"
 
 
 def route_for(send: Send) -> ChosenRoute:
@@ -33,5 +32,4 @@ def route_for(send: Send) -> ChosenRoute:
     if not route.is_active:
         raise ConfigError(f"SMTP route {route.name!r} is switched off; switch it on in the "
                           "admin (SMTP routes), then resume the send")
-    return ChosenRoute(route.config(), f"route:{route.name}", route.rate_per_second or default_rate,
-                       route.name)
+    return ChosenRoute(route.config(), f"route:{route.name}", route.rate_per_second or default_rate)
