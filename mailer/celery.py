@@ -8,8 +8,10 @@ results are ignored (progress is read from the database), and tasks carry ids.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from celery import Celery
 
@@ -35,10 +37,24 @@ def _broker_options(broker_url: str, broker_dir: Path) -> dict[str, object]:
     return {"visibility_timeout": 3600}
 
 
+def settings_or_exit() -> object:
+    """Django settings, or one line naming the bad variable and exit 2 (as the CLI does)."""
+    from django.conf import settings
+
+    from mailer.env import ConfigError
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - touching a setting loads them all
+    except ConfigError as exc:
+        print(f"newsletter: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings
+
+
 @app.on_configure.connect
 def configure(sender: Celery, **_: object) -> None:
     """Read Django settings only when Celery first needs its configuration."""
-    from django.conf import settings
+    settings: Any = settings_or_exit()
 
     sender.conf.update(
         broker_url=settings.CELERY_BROKER_URL,
@@ -64,3 +80,5 @@ def configure(sender: Celery, **_: object) -> None:
 
 
 app.autodiscover_tasks(["mailer.sending", "subscribers"])
+
+import mailer.core.heartbeat  # noqa: E402, F401 - connects the worker heartbeat signals

@@ -24,6 +24,14 @@ def env_str(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
+def env_required(name: str, hint: str) -> str:
+    """A variable production must set: no development fallback may stand in for it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        raise ConfigError(f"{name} is not set and DEBUG is off; {hint}")
+    return raw
+
+
 def env_bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mailer.env import (
     ConfigError,
@@ -17,6 +18,7 @@ from mailer.env import (
     env_float,
     env_int,
     env_list,
+    env_required,
     env_str,
     env_url,
     smtp_from_url,
@@ -26,23 +28,51 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ConfigError(
-            "SECRET_KEY is not set and DEBUG is off; set SECRET_KEY to a long random string "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
-        )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
 
-SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+
+def production_required(name: str, development_default: str, hint: str) -> str:
+    """With DEBUG off there is no fallback: a development default here (the local sink,
+    the file-system broker, SQLite in var/) would silently misroute or lose mail."""
+    if DEBUG:
+        return env_str(name, development_default)
+    return env_required(name, hint)
+
+
+SECRET_KEY = production_required(
+    "SECRET_KEY", "dev-only-insecure-key-do-not-use-in-production",
+    "set SECRET_KEY to a long random string "
+    "(python -c 'import secrets; print(secrets.token_urlsafe(50))')",
+)
+SITE_URL = env_url("SITE_URL", production_required(
+    "SITE_URL", "http://127.0.0.1:8000",
+    "set SITE_URL to the public https address of the web app, e.g. https://news.example.org",
+), schemes=("http", "https"))
 if not DEBUG and not SITE_URL.startswith("https://"):
     # Every email's one-click unsubscribe link is built on SITE_URL and must be https
     # (RFC 8058 §3.1; Gmail and Yahoo ignore http List-Unsubscribe URIs).
     raise ConfigError(f"SITE_URL={SITE_URL!r} must start with https:// when DEBUG is off; "
                       "set SITE_URL to the public https address of the web app")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+SITE_HOST = urlsplit(SITE_URL).hostname or "localhost"
+SITE_ORIGIN = "{0.scheme}://{0.netloc}".format(urlsplit(SITE_URL))
+# Production answers only to SITE_URL's host (requests for any other Host get 400);
+# development also answers on the loopback names.
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [*LOCAL_HOSTS, SITE_HOST] if DEBUG else [SITE_HOST])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_ORIGIN])
+
+# --- Behind a TLS-terminating proxy -------------------------------------------
+# The proxy (Caddy in docker-compose.yml) speaks https to the world and http to us; it
+# says which in X-Forwarded-Proto. Trust that header only when a proxy always sets it.
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# HSTS: browsers refuse plain http to this host for this long once they have seen it.
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", True)
+# Preloading commits the whole registrable domain to https in browsers' built-in lists;
+# that is the organisation's decision, not this app's, so it is off unless asked for.
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 INSTALLED_APPS = [
     "mailer.web.admin_site.StaffAdminConfig",  # Django's admin, themed, 403 for non-admin staff
@@ -62,7 +92,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /healthz answers the container healthcheck on any Host, over plain http.
+    "mailer.core.health.HealthMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files with hashed names and far-future caching, in every mode.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,9 +127,10 @@ TEMPLATES = [
 EMAIL_TEMPLATES_DIR = BASE_DIR / "templates" / "email"
 
 DATABASES = {
-    "default": database_from_url(
-        "DATABASE_URL", env_str("DATABASE_URL", "sqlite:///var/db.sqlite3"), base_dir=BASE_DIR
-    )
+    "default": database_from_url("DATABASE_URL", production_required(
+        "DATABASE_URL", "sqlite:///var/db.sqlite3",
+        "set DATABASE_URL to postgres://USER:PASSWORD@HOST:5432/DBNAME",
+    ), base_dir=BASE_DIR)
 }
 if str(DATABASES["default"]["ENGINE"]).endswith("sqlite3"):
     # A file, not :memory:, so that test worker processes can open the test database.
@@ -118,6 +153,8 @@ SEND_APPROVAL_THRESHOLD = env_int("SEND_APPROVAL_THRESHOLD", 0, minimum=0)
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
+# A staff session left idle this long ends (each request renews it).
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", SESSION_COOKIE_AGE, minimum=300)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -129,10 +166,26 @@ TIME_ZONE = env_str("TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
 USE_TZ = True
 
+# Emails point at SITE_URL/static/... (social icons) and SITE_URL/media/... (photos):
+# both are served by the app itself, so a sent newsletter's images work with no proxy
+# rules. Static files are collected at image build (`newsletter collectstatic`).
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Browsers and mail clients may keep a media file this long (uploads never change name
+# or content: a new upload gets a new name).
+MEDIA_CACHE_SECONDS = env_int("MEDIA_CACHE_SECONDS", 7 * 24 * 3600, minimum=0)
+WHITENOISE_USE_FINDERS = DEBUG  # development serves each app's static/ without collectstatic
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed copies (far-future cache) beside the original names, which emails use and
+    # which therefore stay valid across deploys; development serves from the apps.
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- Mail -------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "IOM Central Asia <newsletter@news.example.org>")
@@ -142,7 +195,10 @@ FEEDBACK_SENDER_ID = env_str("FEEDBACK_SENDER_ID", "iomcanews")
 POSTAL_ADDRESS = env_str(
     "POSTAL_ADDRESS", "IOM Sub-Regional Coordination Office for Central Asia, Astana, Kazakhstan"
 )
-SMTP_URL = env_str("SMTP_URL", "smtp://127.0.0.1:2525")
+SMTP_URL = production_required(
+    "SMTP_URL", "smtp://127.0.0.1:2525",
+    "set SMTP_URL to your relay, e.g. smtp+starttls://USER@relay.example.org:587",
+)
 SMTP_ROUTE = smtp_from_url("SMTP_URL", SMTP_URL)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200, minimum=1)
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=10)
@@ -165,13 +221,20 @@ SINK_PAGES_PUBLIC = env_bool("SINK_PAGES_PUBLIC", DEBUG)
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
+CELERY_BROKER_URL = production_required(
+    "CELERY_BROKER_URL", "filesystem://localhost//",
+    "set CELERY_BROKER_URL to redis://HOST:6379/0 (shared by the web app, workers and beat)",
+)
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "pyamqp",
                                                  "memory"}:
     raise ConfigError(
         f"CELERY_BROKER_URL={CELERY_BROKER_URL!r} is not a supported broker; set it to "
         "redis://HOST:6379/0, amqp://USER:PASS@HOST:5672// or filesystem://"
     )
+# Each worker's main process records that it is alive this often; /healthz calls the
+# workers stale when none has done so for WORKER_STALE_SECONDS.
+WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 15, minimum=1)
+WORKER_STALE_SECONDS = env_int("WORKER_STALE_SECONDS", 90, minimum=2)
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis")
                     else "")
 

@@ -42,6 +42,14 @@ class SendApprovalAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(MediaAsset)
 class MediaAssetAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Sent emails point at an image's URL for years: once uploaded, its file can be
+    neither replaced nor renamed here, and deleting the library entry keeps the file
+    (Django never deletes a FileField's file), so every sent issue still shows it.
+    New images are uploaded in the staff app's media library."""
+
     list_display = ["file", "alt_text", "content_type", "uploaded_by", "uploaded_at"]
     search_fields = ["file", "alt_text"]
-    readonly_fields = ["content_type", "uploaded_by", "uploaded_at"]
+    readonly_fields = ["file", "content_type", "uploaded_by", "uploaded_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # uploads go through the media library, which checks the content

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -137,3 +139,28 @@ def test_it_refuses_an_upload_that_is_not_an_image(comms_client: Client) -> None
                                  HTTP_ACCEPT="application/json")
     assert response.status_code == 400
     assert not MediaAsset.objects.exists()
+
+
+def test_an_uploaded_image_outlives_its_library_entry(comms_client: Client, admin_client: Client,
+                                                      settings: Any, tmp_path: Path) -> None:
+    """Sent emails point at the image for years: deleting the entry keeps the file served."""
+    settings.MEDIA_ROOT = tmp_path
+    comms_client.post(reverse("web:media"), {"image": SimpleUploadedFile("map.png", PNG),
+                                             "alt_text": "A map"}, HTTP_ACCEPT="application/json")
+    asset = MediaAsset.objects.get()
+    url = asset.file.url
+    response = admin_client.post(reverse("admin:web_mediaasset_delete", args=[asset.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not MediaAsset.objects.exists()
+    served = comms_client.get(url)
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+
+
+def test_the_admin_cannot_replace_an_uploaded_file(admin_client: Client, comms_client: Client,
+                                                   settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    comms_client.post(reverse("web:media"), {"image": SimpleUploadedFile("map.png", PNG),
+                                             "alt_text": "A map"}, HTTP_ACCEPT="application/json")
+    asset = MediaAsset.objects.get()
+    page = admin_client.get(reverse("admin:web_mediaasset_change", args=[asset.pk]))
+    assert b'type="file"' not in page.content
+    assert admin_client.get(reverse("admin:web_mediaasset_add")).status_code == 403

@@ -25,8 +25,7 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         # An idle or forgotten session ends on its own (SESSION_COOKIE_AGE by default).
-        self.request.session.set_expiry(getattr(settings, "SESSION_IDLE_SECONDS",
-                                                settings.SESSION_COOKIE_AGE))
+        self.request.session.set_expiry(settings.SESSION_IDLE_SECONDS)
         return response
 
 

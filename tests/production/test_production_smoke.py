@@ -1,0 +1,387 @@
+"""The production shape, run for real without Docker.
+
+gunicorn serves the app with ``DEBUG=0`` and the production settings (a fresh
+database, Redis as the broker, static files collected, an SMTP relay — here the test
+sink); a real Celery worker sends an issue whose photo was uploaded through the staff
+app. Then every image and link of a received message is fetched through gunicorn the
+way the TLS proxy in docker-compose.yml would forward it (``Host`` = the public host,
+``X-Forwarded-Proto: https``).
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+
+from mailer.sink.server import SinkServer, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PUBLIC_HOST = "news.example.test"
+SITE_URL = f"https://{PUBLIC_HOST}"
+SEED = ROOT / "examples" / "issues" / "iom-central-asia-03.md"
+PHOTO = ROOT / "mailer" / "issues" / "demo_media" / "returning-home.png"
+PEOPLE = ["aigerim@example.org", "bakyt@example.net", "dilnoza@example.com"]
+
+pytestmark = [pytest.mark.worker, pytest.mark.slow]
+
+
+# --- the stack ------------------------------------------------------------------------------
+
+def _redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    parts = urlsplit(url)
+    import socket
+
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 1).close()
+    except OSError:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Redis is not reachable at {url} and REQUIRE_SERVICES=1")
+        pytest.skip(f"Redis is not reachable at {url}")
+    return url
+
+
+@dataclass
+class Database:
+    """A database of its own: PostgreSQL when the suite runs on it, else a SQLite file."""
+
+    url: str
+    drop: list[str] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, tmp: Path) -> Database:
+        suite_url = os.environ.get("DATABASE_URL", "")
+        if not suite_url.startswith("postgres"):
+            return cls(f"sqlite:///{tmp / 'production.sqlite3'}")
+        import psycopg
+
+        name = f"smoke_{uuid.uuid4().hex[:12]}"
+        server = suite_url.rsplit("/", 1)[0]
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return cls(f"{server}/{name}", drop=[server, name])
+
+    def destroy(self) -> None:
+        if not self.drop:
+            return
+        import psycopg
+
+        server, name = self.drop
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    port: int
+    sink: SinkServer
+    tmp: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def run(self, *args: str, stdin: str | None = None, extra: dict[str, str] | None = None) -> str:
+        result = subprocess.run([str(BIN / "newsletter"), *args], cwd=ROOT, input=stdin,
+                                env={**self.env, **(extra or {})}, capture_output=True, text=True,
+                                timeout=300)
+        assert result.returncode == 0, f"newsletter {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    def start(self, *argv: str, log: str) -> subprocess.Popen[bytes]:
+        out = (self.tmp / log).open("wb")
+        process = subprocess.Popen(list(argv), cwd=ROOT, env=self.env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def request(self, method: str, path: str, *, proto: str | None = "https",
+                host: str = PUBLIC_HOST, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
+        """One request to gunicorn as the proxy would forward it (no redirect followed)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}), **(headers or {})}
+        conn.request(method, path, body=body, headers=sent)
+        response = conn.getresponse()
+        response.body = response.read()  # type: ignore[attr-defined]
+        conn.close()
+        return response
+
+
+def _wait_for(condition, what: str, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _healthz(stack: Stack) -> dict[str, object] | None:
+    try:
+        response = stack.request("GET", "/healthz", proto=None, host="127.0.0.1")
+    except OSError:
+        return None
+    return json.loads(response.body) if response.status in (200, 503) else None  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if shutil.which("gunicorn", path=str(BIN)) is None:
+        pytest.fail("gunicorn is not installed in this environment (it is in the test extra)")
+    tmp = tmp_path_factory.mktemp("production")
+    database = Database.create(tmp)
+    redis = _redis_url()
+    smtp_port = free_port()
+    sink = SinkServer(tmp / "relay", port=smtp_port).start()
+    (tmp / "relay").mkdir(exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
+    env.update({
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "SITE_URL": SITE_URL,
+        "DATABASE_URL": database.url,
+        "CELERY_BROKER_URL": redis,
+        "REDIS_URL": redis,
+        "SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+        "VAR_DIR": str(tmp / "var"),
+        "MEDIA_ROOT": str(tmp / "media"),
+        "STATIC_ROOT": str(tmp / "static"),
+        "SEND_TASK_QUEUE": f"smoke-{uuid.uuid4().hex[:8]}",
+        "STAFF_PASSWORD": "Tr1cky-but-long-passphrase",
+        "PYTHONUNBUFFERED": "1",
+    })
+    stack = Stack(env=env, port=free_port(), sink=sink, tmp=tmp)
+    try:
+        stack.run("migrate", "--noinput")
+        stack.run("collectstatic", "--noinput")
+        stack.run("staff_user", "editor", "--role", "admin", "--email", "editor@example.org")
+        stack.start(str(BIN / "gunicorn"), "--preload", "--workers", "2", "--bind",
+                    f"127.0.0.1:{stack.port}", "mailer.wsgi:application", log="gunicorn.log")
+        stack.start(str(BIN / "celery"), "-A", "mailer", "worker", "--concurrency", "2",
+                    "--queues", env["SEND_TASK_QUEUE"], "--without-gossip", "--without-mingle",
+                    "--loglevel", "INFO", log="worker.log")
+        _wait_for(lambda: (_healthz(stack) or {}).get("status") == "ok", "gunicorn to answer /healthz")
+        yield stack
+    finally:
+        for process in stack.processes:
+            process.terminate()
+        for process in stack.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        sink.stop()
+        database.destroy()
+
+
+# --- staff: log in and upload a photo through the proxy ---------------------------------------
+
+class FormFields(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "input" and a.get("name"):
+            self.fields[str(a["name"])] = a.get("value") or ""
+
+
+def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[str, str]:
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, value = header.split(";", 1)[0].split("=", 1)
+        jar[name.strip()] = value.strip()
+    return jar
+
+
+def _cookie_header(jar: dict[str, str]) -> str:
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def _staff_session(stack: Stack) -> dict[str, str]:
+    jar: dict[str, str] = {}
+    page = stack.request("GET", "/login/")
+    assert page.status == 200, page.status
+    _cookies(page, jar)
+    form = FormFields()
+    form.feed(page.body.decode())  # type: ignore[attr-defined]
+    body = urlencode({"csrfmiddlewaretoken": form.fields["csrfmiddlewaretoken"],
+                      "username": "editor", "password": stack.env["STAFF_PASSWORD"]}).encode()
+    done = stack.request("POST", "/login/", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(jar),
+        "Origin": SITE_URL, "Referer": f"{SITE_URL}/login/"})
+    assert done.status == 302, (done.status, done.body[:500])  # type: ignore[attr-defined]
+    return _cookies(done, jar)
+
+
+def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
+    page = stack.request("GET", "/library/", headers={"Cookie": _cookie_header(jar)})
+    assert page.status == 200, page.status
+    form = FormFields()
+    form.feed(page.body.decode())  # type: ignore[attr-defined]
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+        f'{form.fields["csrfmiddlewaretoken"]}\r\n'.encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="alt_text"\r\n\r\n'
+        "Migrants waiting at the border\r\n".encode(),
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="border.png"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode() + PHOTO.read_bytes() + b"\r\n",
+        f"--{boundary}--\r\n".encode(),
+    ]
+    done = stack.request("POST", "/library/", body=b"".join(parts), headers={
+        "Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json",
+        "Cookie": _cookie_header(jar), "Origin": SITE_URL, "Referer": f"{SITE_URL}/library/"})
+    assert done.status == 201, (done.status, done.body[:500])  # type: ignore[attr-defined]
+    return str(json.loads(done.body)["url"])  # type: ignore[attr-defined]
+
+
+# --- send, then read what the relay received --------------------------------------------------
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.images: set[str] = set()
+        self.links: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "img" and a.get("src"):
+            self.images.add(str(a["src"]))
+        if tag == "a" and a.get("href"):
+            self.links.add(str(a["href"]))
+
+
+@pytest.fixture(scope="module")
+def received(stack: Stack) -> list[EmailMessage]:
+    photo_url = _upload_photo(stack, _staff_session(stack))
+    issue = stack.tmp / "issue.md"
+    issue.write_text(re.sub(r"/media/newsletter/[\w.-]+\.png", photo_url, SEED.read_text()))
+    stack.run("import_issue", str(issue), "--slug", "smoke-issue")
+    audience = stack.tmp / "partners.csv"
+    audience.write_text("email,name,language\n" + "".join(f"{a},Partner {i},en\n"
+                                                            for i, a in enumerate(PEOPLE)))
+    stack.run("import_subscribers", str(audience), "--list", "partners", "--list-name", "Partners",
+              "--kind", "partner")
+    stack.run("send_issue", "smoke-issue", "--list", "partners", "--wait", "--timeout", "180")
+    _wait_for(lambda: len(stack.sink.messages()) >= len(PEOPLE), "the relay to receive every message")
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
+            for p in stack.sink.messages()]
+
+
+def _html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def _site_path(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_it_delivers_one_message_per_person(received: list[EmailMessage]) -> None:
+    assert len(received) == len(PEOPLE)
+    assert sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in received) == sorted(PEOPLE)
+
+
+def test_every_image_of_a_sent_message_is_served_as_an_image(stack: Stack,
+                                                                 received: list[EmailMessage]) -> None:
+    parser = Links()
+    parser.feed(_html_of(received[0]))
+    ours = sorted(src for src in parser.images if src.startswith(SITE_URL))
+    assert any("/media/" in src for src in ours), ours  # the uploaded photo
+    assert any("/static/" in src for src in ours), ours  # the social icons
+    for src in ours:
+        response = stack.request("GET", _site_path(src))
+        assert response.status == 200, (src, response.status)
+        assert response.headers["Content-Type"].startswith("image/"), (src, response.headers["Content-Type"])
+
+
+def test_every_link_of_a_sent_message_answers_below_400(stack: Stack,
+                                                        received: list[EmailMessage]) -> None:
+    parser = Links()
+    parser.feed(_html_of(received[0]))
+    ours = sorted(href for href in parser.links if href.startswith(SITE_URL))
+    assert len(ours) >= 2, ours  # at least the web version and the unsubscribe/preferences links
+    for href in ours:
+        response = stack.request("GET", _site_path(href))
+        assert response.status < 400, (href, response.status)
+
+
+def test_one_click_unsubscribe_works_behind_the_proxy(stack: Stack,
+                                                      received: list[EmailMessage]) -> None:
+    message = received[-1]
+    https = [u.strip("<> ") for u in str(message["List-Unsubscribe"]).split(",")
+             if u.strip().startswith(f"<{SITE_URL}")]
+    assert len(https) == 1
+    response = stack.request("POST", _site_path(https[0]), body=b"List-Unsubscribe=One-Click",
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 200, (response.status, response.body[:300])  # type: ignore[attr-defined]
+    address = str(message["To"]).split("<")[-1].rstrip(">")
+    status = stack.run("shell", "--no-imports", "-c", (
+        "from subscribers.models import Subscription; "
+        f"print(sorted(set(Subscription.objects.filter(subscriber__email={address!r})"
+        ".values_list('status', flat=True))))"))
+    assert "confirmed" not in status and "unsubscribed" in status, status
+
+
+def test_the_staff_app_static_files_are_hashed_and_cached_long(stack: Stack) -> None:
+    manifest = json.loads((Path(stack.env["STATIC_ROOT"]) / "staticfiles.json").read_text())
+    hashed = manifest["paths"]["admin/css/base.css"]
+    response = stack.request("GET", f"/static/{hashed}")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/css")
+    assert "max-age=315360000" in response.headers["Cache-Control"]
+    assert stack.request("GET", "/api/docs").status == 200
+
+
+def test_uploaded_media_is_served_with_type_and_cache_headers(stack: Stack,
+                                                              received: list[EmailMessage]) -> None:
+    parser = Links()
+    parser.feed(_html_of(received[0]))
+    photo = next(src for src in parser.images if "/media/" in src)
+    response = stack.request("GET", _site_path(photo))
+    assert response.headers["Content-Type"] == "image/png"
+    assert "max-age=" in response.headers["Cache-Control"]
+    assert "sandbox" in response.headers["Content-Security-Policy"]
+    assert response.body == PHOTO.read_bytes()  # type: ignore[attr-defined]
+
+
+def test_https_requests_carry_hsts_and_http_is_redirected(stack: Stack) -> None:
+    secure = stack.request("GET", "/archive/")
+    assert "max-age=31536000" in secure.headers["Strict-Transport-Security"]
+    plain = stack.request("GET", "/archive/", proto="http")
+    assert plain.status == 301
+    assert plain.headers["Location"] == f"{SITE_URL}/archive/"
+
+
+def test_requests_for_another_host_are_refused(stack: Stack) -> None:
+    assert stack.request("GET", "/archive/", host="evil.example.com").status == 400
+
+
+def test_healthz_reports_database_broker_and_a_live_worker(stack: Stack) -> None:
+    _wait_for(lambda: (_healthz(stack) or {}).get("workers", {}).get("ok") is True,  # type: ignore[union-attr]
+              "a worker heartbeat")
+    response = stack.request("GET", "/healthz?require=worker", proto=None, host="127.0.0.1")
+    report = json.loads(response.body)  # type: ignore[attr-defined]
+    assert response.status == 200, report
+    assert report["database"]["ok"] and report["broker"]["ok"] and report["workers"]["alive"] >= 1
