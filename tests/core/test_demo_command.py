@@ -59,3 +59,68 @@ def test_the_sink_holds_one_message_per_distinct_recipient(
     assert f"distinct people on the two lists: {len(recipients)}; messages in the sink: {len(recipients)}" \
         in runs[-1].stdout
     assert 250 <= len(recipients) <= 270
+
+
+@pytest.mark.slow
+def test_the_no_serve_demo_says_how_to_browse_what_it_printed(
+        demo_twice: tuple[Path, list[subprocess.CompletedProcess[str]]]) -> None:
+    _, runs = demo_twice
+    assert "Nothing serves these addresses now (--no-serve)" in runs[-1].stdout
+    assert "newsletter runserver 127.0.0.1:8000" in runs[-1].stdout
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); it has exited all the same.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(") ", 1)[-1][:1] != "Z"
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(") ", 1)[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_serving_demo_and_its_worker(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL"}}
+    env.update({"VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path}/demo.sqlite3",
+                "SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "PYTHONUNBUFFERED": "1"})
+    demo = subprocess.Popen([sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{free_port()}"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert demo.stdout is not None
+    output, worker_pid, deadline = [], 0, time.monotonic() + 240
+    try:
+        for line in demo.stdout:
+            output.append(line)
+            if match := re.search(r"^\s+pid (\d+), log", line):
+                worker_pid = int(match.group(1))
+            if "Serving the web app" in line or time.monotonic() > deadline:
+                break
+        assert worker_pid and _alive(worker_pid), "".join(output)[-3000:]
+        time.sleep(1)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+        stop = time.monotonic() + 30
+        while (_alive(worker_pid) or _group_members(worker_pid)) and time.monotonic() < stop:
+            time.sleep(0.2)
+        assert not _alive(worker_pid)
+        assert _group_members(worker_pid) == []
+    finally:
+        if demo.poll() is None:
+            demo.kill()

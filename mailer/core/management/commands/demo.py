@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +38,25 @@ LISTS = [
 ]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def worker_stop(worker: subprocess.Popen[bytes]) -> None:
+    """Warm shutdown of the worker (SIGTERM), then SIGKILL to its whole group if it lingers."""
+    if worker.poll() is None:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(worker.pid, signal.SIGKILL)  # pool children left behind, if any
+    except ProcessLookupError:
+        pass
+    worker.wait()
+
+
 class Command(BaseCommand):
     help = "Run the demo: sample lists, the seed issue, a local SMTP sink, a worker, one send."
 
@@ -53,17 +73,19 @@ class Command(BaseCommand):
         issue_id = self.seed_issue()
         sink = self.sink_start()
         worker = self.worker_start()
+        # SIGTERM (a service manager, `kill`, a closed terminal) ends the demo the way
+        # Ctrl-C does, so the worker and its pool processes are stopped, not orphaned.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
         try:
             send_id = self.send(issue_id)
             self.report(send_id, distinct, password, serving=not opts["no_serve"], addr=opts["addr"])
             if not opts["no_serve"]:
                 call_command("runserver", opts["addr"], use_reloader=False)
+        except KeyboardInterrupt:
+            self.stdout.write("  stopping the worker and the sink")
         finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            signal.signal(signal.SIGTERM, previous)
+            worker_stop(worker)
             sink.stop()
 
     def step(self, text: str) -> None:
@@ -141,8 +163,10 @@ class Command(BaseCommand):
                "--loglevel=INFO", "--without-gossip", "--without-mingle", "--without-heartbeat",
                "-s", str(settings.VAR_DIR / "celerybeat-schedule")]
         with log.open("ab") as log_file:
+            # A process group of its own: stopping the demo stops the pool processes too.
             worker = subprocess.Popen(cmd, cwd=settings.BASE_DIR, env={**os.environ, "LOG_LEVEL": "INFO"},
-                                      stdout=log_file, stderr=subprocess.STDOUT)
+                                      stdout=log_file, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         time.sleep(2)
         if worker.poll() is not None:
             raise CommandError(f"the Celery worker exited at start (code {worker.returncode}); "
@@ -187,3 +211,8 @@ class Command(BaseCommand):
         )
         if serving:
             self.stdout.write("  Serving the web app; press Ctrl-C to stop.")
+        else:
+            self.stdout.write(
+                f"  Nothing serves these addresses now (--no-serve). To browse them:\n"
+                f"    SINK_PAGES_PUBLIC=1 newsletter runserver {addr}\n"
+                f"  or run the demo again without --no-serve.")
