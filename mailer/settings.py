@@ -164,6 +164,7 @@ LANGUAGES = [("en", "English"), ("ru", "Русский")]
 LOCALE_PATHS = [BASE_DIR / "mailer" / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Almaty")
 USE_I18N = True
+FORMAT_MODULE_PATH = ["mailer.formats"]  # one date format per language (mailer/formats/)
 USE_TZ = True
 
 # Emails point at SITE_URL/static/... (social icons) and SITE_URL/media/... (photos):

@@ -404,6 +404,7 @@ class SegmentAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "rule", "updated_at"]
     search_fields = ["name", "slug", "rule"]
     readonly_fields = ["created_by", "created_at", "updated_at"]
+    prepopulated_fields = {"slug": ("name",)}  # filled in from the name as it is typed
     actions = ["export_csv"]
     change_form_template = "admin/subscribers/segment/change_form.html"
 

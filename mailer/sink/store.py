@@ -45,9 +45,10 @@ def message_load(path: Path) -> StoredMessage:
     return StoredMessage(path.stem, path, str(msg.get("X-Envelope-To", "")), msg)
 
 
-def messages_list(limit: int = 500) -> list[Path]:
+def messages_list(limit: int | None = 500) -> list[Path]:
+    """Stored messages, newest first (at most ``limit``; None for all)."""
     paths = sorted(sink_dir().glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
-    return paths[:limit]
+    return paths if limit is None else paths[:limit]
 
 
 def message_get(key: str) -> StoredMessage | None:

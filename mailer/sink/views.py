@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -31,11 +32,17 @@ def sink_access(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
     return wrapper
 
 
+INBOX_PAGE_SIZE = 50
+
+
 @sink_access
 def inbox(request: HttpRequest) -> HttpResponse:
-    paths = messages_list()
-    rows = [message_load(p) for p in paths]
-    return render(request, "sink/inbox.html", {"messages": rows, "total": len(rows)})
+    """Newest first, a page at a time: only the page's messages are parsed."""
+    page = Paginator(messages_list(limit=None), INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    mails = [message_load(p) for p in page.object_list]
+    # "mails", not "messages": that name belongs to the flash messages of the site layout.
+    return render(request, "sink/inbox.html", {"mails": mails, "page": page,
+                                               "total": page.paginator.count})
 
 
 @sink_access

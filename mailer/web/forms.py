@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from email.utils import getaddresses
 from typing import Any
 
 from django import forms
@@ -110,14 +112,18 @@ class TestSendForm(forms.Form):
     include_me = forms.BooleanField(label=_("Send to my own address"), required=False,
                                     initial=True)
     addresses = forms.CharField(
-        label=_("Other addresses (up to 10, one a line or separated by commas)"), required=False,
+        label=_("Other addresses (up to 10, one a line or separated by commas or semicolons)"),
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3}))
     language = forms.ChoiceField(label=_("Language"), choices=language_choices)
 
     def clean_addresses(self) -> list[str]:
         from subscribers.services import InvalidAddress, email_normalise
 
-        raw = [a for a in self.cleaned_data["addresses"].replace(",", "\n").split() if a]
+        # Outlook copies recipients as "Name <a@x>; b@y": semicolons, commas and lines all
+        # separate addresses, and a display name around one is dropped.
+        text = re.sub(r"[;\r\n]+", ",", self.cleaned_data["addresses"])
+        raw = [address.strip() for _name, address in getaddresses([text]) if address.strip()]
         if len(raw) > MAX_TEST_ADDRESSES:
             raise ValidationError(_("At most %(n)s addresses; you gave %(given)s."),
                                   params={"n": MAX_TEST_ADDRESSES, "given": len(raw)})

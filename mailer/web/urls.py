@@ -16,6 +16,7 @@ urlpatterns = [
     path("issues/", issues.issue_list, name="issues"),
     path("issues/new/", issues.issue_new, name="issue-new"),
     path("issues/<int:pk>/edit/", issues.issue_edit, name="issue-edit"),
+    path("issues/<int:pk>/copy/", issues.issue_copy, name="issue-copy"),
     path("issues/<int:pk>/render/", issues.issue_render, name="issue-render"),
     path("issues/<int:pk>/test-send/", issues.issue_test_send, name="issue-test-send"),
     path("issues/<int:pk>/send/", sends.send_new, name="send-new"),

@@ -67,7 +67,10 @@ def test_it_takes_comms_staff_from_the_seed_to_a_finished_send(
 
     page.get_by_label("Issue number").fill("3")
     page.locator("#render-state").get_by_text("Preview updated").wait_for()
+    assert page.locator("#unsaved-note").inner_text() == "Unsaved changes"
     steps.shot("live-preview", full_page=False)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.locator(".messages").get_by_text("Saved.").wait_for()
 
     page.get_by_label("Other addresses").fill("colleague@example.org")
     page.get_by_role("button", name="Send test").click()

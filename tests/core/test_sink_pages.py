@@ -65,3 +65,26 @@ def test_the_mailbox_is_staff_only_when_not_public(sink: SinkServer, client: Cli
     settings.SINK_PAGES_PUBLIC = False
     response = client.get("/sink/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_mailbox_page_shows_no_stored_message_internals(sink: SinkServer, client: Client) -> None:
+    """Its list of mails once shared a name with the flash messages of the layout."""
+    deliver(sink, "<p>hi</p>")
+    content = client.get("/sink/").content.decode()
+    assert "StoredMessage" not in content and "PosixPath" not in content
+
+
+@pytest.mark.django_db
+def test_the_mailbox_is_paginated_newest_first(sink: SinkServer, client: Client) -> None:
+    import os
+
+    for n in range(55):
+        path = sink.directory / f"{n:032x}.eml"
+        path.write_bytes(f"To: r{n}@example.org\r\nSubject: Mail {n}\r\n\r\nbody\r\n".encode())
+        os.utime(path, (1_700_000_000 + n, 1_700_000_000 + n))
+    first = client.get("/sink/").content.decode()
+    second = client.get("/sink/?page=2").content.decode()
+    assert "Mail 54" in first and "Mail 5<" in first and "Mail 4<" not in first
+    assert "Mail 4<" in second and "Mail 0<" in second and "Mail 54" not in second
+    assert "Page 1 of 2" in first

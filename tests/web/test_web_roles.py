@@ -49,7 +49,7 @@ def _kwargs(name: str, ids: dict[str, int]) -> dict[str, Any]:
 
 
 def _method(name: str) -> str:
-    posts = {"issue-render", "issue-test-send", "send-discard", "send-approve", "send-pause",
+    posts = {"issue-render", "issue-copy", "issue-test-send", "send-discard", "send-approve", "send-pause",
              "send-resume", "send-cancel"}
     return "post" if name in posts else "get"
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mailer.issues.duplicate import issue_duplicate
 from mailer.issues.models import Issue, IssueVariant
 from mailer.issues.services import issue_import
 from mailer.rendering import RenderError, parse_issue
@@ -53,7 +54,20 @@ def issue_new(request: HttpRequest) -> HttpResponse:
                 messages.info(request, _("An issue with this name existed; its %(lang)s text "
                                          "was updated.") % {"lang": data["language"]})
             return redirect("web:issue-edit", pk=result.issue.pk)
-    return render(request, "app/issue_new.html", {"form": form})
+    latest = Issue.objects.order_by("-date", "-id").first()
+    return render(request, "app/issue_new.html", {"form": form, "latest": latest})
+
+
+@require_POST
+@capability_required(Cap.EDIT_ISSUES)
+def issue_copy(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new draft from an earlier issue (number + 1, today's date, every language)."""
+    original = get_object_or_404(Issue, pk=pk)
+    copy = issue_duplicate(original, user=request.user)
+    messages.success(request, _("A new draft, №%(number)s, was started from “%(title)s”. Change "
+                                "its text, then preview and send a test.")
+                     % {"number": copy.number or "—", "title": original.title})
+    return redirect("web:issue-edit", pk=copy.pk)
 
 
 def _variant_source(issue: Issue, language: str) -> tuple[IssueVariant | None, str]:
