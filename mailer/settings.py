@@ -20,6 +20,7 @@ from mailer.env import (
     env_str,
     env_url,
     smtp_from_url,
+    url_masked,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -169,7 +170,7 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "pyamqp",
                                                  "memory"}:
     raise ConfigError(
-        f"CELERY_BROKER_URL={CELERY_BROKER_URL!r} is not a supported broker; set it to "
+        f"CELERY_BROKER_URL={url_masked(CELERY_BROKER_URL)!r} is not a supported broker; set it to "
         "redis://HOST:6379/0, amqp://USER:PASS@HOST:5672// or filesystem://"
     )
 REDIS_URL = env_str("REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis")

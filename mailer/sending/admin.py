@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mailer.env import url_masked
 from mailer.sending.control import send_cancel, send_pause, send_resume
 from mailer.sending.models import Delivery, Route, Send, SendBatch
 from mailer.sending.state import TransitionRefused
@@ -85,9 +86,14 @@ class RouteAdmin(admin.ModelAdmin):
     """SMTP routes: a send picks one in the wizard (or ``send_issue --route``); the model's
     ``clean`` refuses an unusable URL with the reason."""
 
-    list_display = ("name", "url", "password_env", "rate_per_second", "is_active")
+    list_display = ("name", "url_shown", "password_env", "rate_per_second", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("name", "url", "description")
+    search_fields = ("name", "description")
+
+    @admin.display(description=_("SMTP URL"))
+    def url_shown(self, obj: Route) -> str:
+        # A route saved before the URL check may still hold a password: never show it.
+        return url_masked(obj.url)
 
     def has_delete_permission(self, request: HttpRequest, obj: Route | None = None) -> bool:
         # Sends keep the route they went through (PROTECT): switch it off instead.

@@ -64,6 +64,33 @@ class SmtpSession:
         self.opened = 0  # connections opened, for reports and tests
 
     def _open(self) -> smtplib.SMTP:
+        conn = self._reach()
+        r = self.route
+        try:
+            if r.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if r.username:
+                conn.login(r.username, r.password)
+        except smtplib.SMTPResponseException as exc:
+            conn.close()
+            raise ConnectError(f"{r.label} refused the session: {exc.smtp_code}",
+                               permanent=False, code=exc.smtp_code,
+                               reply=self._masked(_text(exc.smtp_error)),
+                               connection_lost=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            conn.close()
+            raise ConnectError(f"{r.label}: TLS or login failed: {self._masked(str(exc))}",
+                               permanent=False, reply=self._masked(str(exc)),
+                               connection_lost=True) from None
+        self.opened += 1
+        return conn
+
+    def _reach(self) -> smtplib.SMTP:
+        """Connect and EHLO. Every failure up to a valid EHLO reads the same "unreachable":
+        a route points wherever an Admin typed, so its recorded errors must not tell a
+        closed port from an open one that speaks another protocol (issue 10: routes used
+        to probe internal ports)."""
         r = self.route
         try:
             if r.security == "tls":
@@ -73,21 +100,20 @@ class SmtpSession:
             else:
                 conn = smtplib.SMTP(r.host, r.port, local_hostname=self.local_hostname,
                                     timeout=r.timeout)
-            conn.ehlo()
-            if r.security == "starttls":
-                conn.starttls(context=ssl.create_default_context())
-                conn.ehlo()
-            if r.username:
-                conn.login(r.username, r.password)
-        except smtplib.SMTPResponseException as exc:
-            raise ConnectError(f"{r.label} refused the session: {exc.smtp_code}",
-                               permanent=False, code=exc.smtp_code, reply=_text(exc.smtp_error),
+            code, _reply = conn.ehlo()
+            if code != 250:
+                conn.close()
+                raise smtplib.SMTPException("no EHLO")
+        except (OSError, smtplib.SMTPException):
+            raise ConnectError(f"{r.label} is unreachable (no SMTP session could be opened; "
+                               "check the host, port and TLS setting)",
+                               permanent=False, reply="unreachable",
                                connection_lost=True) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise ConnectError(f"cannot connect to {r.label}: {exc}", permanent=False,
-                               reply=str(exc), connection_lost=True) from None
-        self.opened += 1
         return conn
+
+    def _masked(self, text: str) -> str:
+        password = self.route.password
+        return text.replace(password, "***") if password else text
 
     def deliver(self, envelope_from: str, recipient: str, data: bytes, *,
                 stuffed: bool = False) -> Accepted:
