@@ -6,6 +6,8 @@ Status fields are read-only here: sends change status only through
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -56,6 +58,13 @@ class SendAdmin(admin.ModelAdmin):
                        "created_at", "updated_at")
     filter_horizontal = ("lists", "excluded_lists")
     actions = [pause, resume, cancel]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Send | None = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.locked:
+            # Approved or under way: the audience an Admin approved cannot be swapped here.
+            fields += ("issue", "lists", "excluded_lists", "segment", "smtp_route")
+        return fields
 
 
 @admin.register(Delivery)

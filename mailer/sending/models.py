@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -153,6 +156,59 @@ class Send(models.Model):
 
     def __str__(self) -> str:
         return f"Send #{self.pk} of {self.issue} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A guard, not a rule: every writer (admin, shell, a future view) passes here, so an
+        # approved or scheduled send cannot be pointed at another audience (issue 10).
+        if self.pk and not self._state.adding:
+            stored = Send.objects.filter(pk=self.pk).values(*LOCKED_FIELDS).first()
+            if stored and any(stored[f] != getattr(self, f) for f in LOCKED_FIELDS) \
+                    and send_is_locked(self.pk):
+                raise SendLocked(self.pk)
+        super().save(*args, **kwargs)
+
+    @property
+    def locked(self) -> bool:
+        """What it sends and to whom can no longer change: it left draft, or it waits for
+        (or has) an approval, which was given for exactly this issue and audience."""
+        return send_is_locked(self.pk) if self.pk else False
+
+
+# Foreign keys of a send that its lock covers (with the lists, see send_lists_guard).
+LOCKED_FIELDS = ("issue_id", "segment_id", "smtp_route_id")
+
+
+class SendLocked(ValidationError):
+    """An attempt to change the issue, lists, segment or route of a locked send."""
+
+    def __init__(self, send_id: int) -> None:
+        super().__init__(_("Send %(id)s has left draft or waits for approval: its issue, lists, "
+                           "segment and SMTP route can no longer change. Nothing was changed; "
+                           "cancel it and create a new send instead.") % {"id": send_id})
+
+
+def send_is_locked(send_id: int) -> bool:
+    return Send.objects.filter(pk=send_id).exclude(
+        status=Send.Status.DRAFT, approval__isnull=True).exists()
+
+
+@receiver(m2m_changed, sender=Send.lists.through)
+@receiver(m2m_changed, sender=Send.excluded_lists.through)
+def send_lists_guard(sender: Any, instance: Any, action: str, reverse: bool,
+                     pk_set: set[int] | None, **kwargs: Any) -> None:
+    """Many-to-many writes bypass ``save``; this refuses them for locked sends, from either
+    side (``send.lists.add(...)`` or ``mailing_list.sends.add(send)``)."""
+    if not action.startswith("pre_"):
+        return
+    if not reverse:
+        if send_is_locked(instance.pk):
+            raise SendLocked(instance.pk)
+        return
+    ids = pk_set if pk_set is not None else set(
+        sender.objects.filter(mailinglist_id=instance.pk).values_list("send_id", flat=True))
+    for send_id in ids:
+        if send_is_locked(send_id):
+            raise SendLocked(send_id)
 
 
 class Delivery(models.Model):
