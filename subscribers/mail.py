@@ -17,7 +17,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from subscribers.models import Subscription
+from subscribers.models import ConsentRecord, Subscription
 from subscribers.tokens import CONFIRM_MAX_AGE_DAYS, confirm_token
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,12 @@ def confirmation_send(subscription_id: int) -> bool:
     The person sees the same page either way and can simply subscribe again."""
     sub = Subscription.objects.select_related("subscriber", "mailing_list").get(
         pk=subscription_id)
-    url = f"{settings.SITE_URL}/confirm/{confirm_token(sub.pk, sub.subscriber.email_hash)}/"
+    pending = (ConsentRecord.objects.filter(
+        subscriber_id=sub.subscriber_id, mailing_list_id=sub.mailing_list_id,
+        status=Subscription.Status.UNCONFIRMED, used_at__isnull=True).order_by("-id")
+        .values_list("pk", flat=True).first())
+    token = confirm_token(sub.pk, sub.subscriber.email_hash, pending)
+    url = f"{settings.SITE_URL}/confirm/{token}/"
     with translation.override(sub.subscriber.language):
         context = {"list": sub.mailing_list, "url": url, "days": CONFIRM_MAX_AGE_DAYS}
         subject = render_to_string("subscribers/email/confirm_subject.txt", context).strip()

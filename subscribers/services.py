@@ -16,6 +16,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES as EMAIL_SPECIAL_USE
 from email_validator import EmailNotValidError, validate_email
 
 from subscribers.models import (
+    ConsentRecord,
     MailingList,
     Subscriber,
     Subscription,
@@ -101,24 +102,26 @@ def subscription_set(subscriber: Subscriber, mailing_list: MailingList, status: 
                      consent_text: str = "") -> Subscription:
     """Create or change one subscription and record the change in the audit trail.
 
-    A move to confirmed from anything else records fresh consent (when, how, source, IP,
-    text); an unsubscribe keeps the old consent record, which is evidence, not state.
+    A move to confirmed or unconfirmed with a ``method`` is an act of consent: it appends a
+    ``ConsentRecord`` (never changed afterwards) and the subscription's ``consent_*`` fields
+    show it as the latest. An unsubscribe records no consent and keeps the old fields.
     """
+    now = timezone.now()
     with transaction.atomic():
         sub, created = Subscription.objects.select_for_update().get_or_create(
             subscriber=subscriber, mailing_list=mailing_list,
             defaults={"status": status,
-                      "consent_at": timezone.now() if status != "unsubscribed" else None,
+                      "consent_at": now if status != "unsubscribed" else None,
                       "consent_method": method, "consent_source": source, "consent_ip": ip,
                       "consent_text": consent_text},
         )
         old = "" if created else sub.status
+        consented = status != Subscription.Status.UNSUBSCRIBED and (created or bool(method))
         if not created and sub.status != status:
             sub.status = status
             fields = ["status", "updated_at"]
-            if status != Subscription.Status.UNSUBSCRIBED and method:
-                sub.consent_at, sub.consent_method, sub.consent_source = (
-                    timezone.now(), method, source)
+            if consented:
+                sub.consent_at, sub.consent_method, sub.consent_source = now, method, source
                 sub.consent_ip, sub.consent_text = ip, consent_text or sub.consent_text
                 fields += ["consent_at", "consent_method", "consent_source", "consent_ip",
                            "consent_text"]
@@ -129,6 +132,11 @@ def subscription_set(subscriber: Subscriber, mailing_list: MailingList, status: 
                 action="subscription", old_status=old, new_status=status, actor=actor,
                 detail=source, ip=ip,
             )
+            if consented:
+                ConsentRecord.objects.create(
+                    subscriber=subscriber, mailing_list=mailing_list, status=status,
+                    method=method, source=source, ip=ip, text=sub.consent_text, actor=actor,
+                    given_at=now)
     return sub
 
 
@@ -202,6 +210,11 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
              "consent_method": s.consent_method, "consent_source": s.consent_source,
              "consent_ip": s.consent_ip, "consent_text": s.consent_text}
             for s in subscriber.subscriptions.select_related("mailing_list").order_by("pk")
+        ],
+        "consents": [
+            {"list": c.mailing_list.slug, "status": c.status, "when": c.given_at.isoformat(),
+             "method": c.method, "source": c.source, "ip": c.ip, "text": c.text}
+            for c in subscriber.consent_records.select_related("mailing_list").order_by("pk")
         ],
         "history": [
             {"when": e.created_at.isoformat(), "action": e.action,

@@ -58,17 +58,24 @@ CONFIRM_SALT = "subscribers.confirm.v1"
 CONFIRM_MAX_AGE_DAYS = 7
 
 
-def confirm_token(subscription_id: int, subscriber_email_hash: str) -> str:
+def confirm_token(subscription_id: int, subscriber_email_hash: str,
+                  consent_id: int | None = None) -> str:
     """Double opt-in link. Carries the address's hash so that the link dies if the
-    subscription is later re-used for another address; expires after a week."""
-    return signing.dumps([subscription_id, subscriber_email_hash[:16]], salt=CONFIRM_SALT)
+    subscription is later re-used for another address, and the id of the pending
+    ``ConsentRecord``, which makes the link single-use; expires after a week."""
+    payload: list[object] = [subscription_id, subscriber_email_hash[:16]]
+    if consent_id:
+        payload.append(consent_id)
+    return signing.dumps(payload, salt=CONFIRM_SALT)
 
 
-def confirm_token_read(token: str) -> tuple[int, str]:
-    """Return (subscription_id, email hash prefix). Raises BadToken (also when expired)."""
+def confirm_token_read(token: str) -> tuple[int, str, int | None]:
+    """Return (subscription_id, email hash prefix, consent record id or None for a link
+    mailed before links were single-use). Raises BadToken (also when expired)."""
     try:
-        sub_id, digest = signing.loads(token, salt=CONFIRM_SALT,
-                                       max_age=CONFIRM_MAX_AGE_DAYS * 86400)
-    except (signing.BadSignature, ValueError, TypeError):
+        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE_DAYS * 86400)
+        sub_id, digest = int(payload[0]), str(payload[1])
+        consent_id = int(payload[2]) if len(payload) > 2 else None
+    except (signing.BadSignature, ValueError, TypeError, IndexError, KeyError):
         raise BadToken("invalid or expired confirmation link") from None
-    return int(sub_id), str(digest)
+    return sub_id, digest, consent_id
