@@ -194,3 +194,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# --- Security
+# Refuse control characters (NUL breaks PostgreSQL text) in any form field or JSON body
+# with a 4xx naming the field, instead of a 500 from deep inside a view (issue 10).
+MIDDLEWARE += ["mailer.core.textguard.ControlCharacterGuard"]

@@ -22,6 +22,7 @@ from typing import IO, Any
 import pycountry
 from django.utils import timezone
 
+from mailer.core.textguard import control_character_find, control_character_message
 from subscribers.services import InvalidAddress, email_normalise, name_clean, text_clean
 
 DELIMITERS = (",", ";", "\t")
@@ -281,6 +282,9 @@ def _attributes(raw: str) -> dict[str, Any]:
         raise RowError("attributes is not valid JSON") from None
     if not isinstance(value, dict):
         raise RowError("attributes is not a JSON object")
+    hit = control_character_find(value, "attributes")
+    if hit:  # a JSON escape such as \u0000 decodes to one; PostgreSQL cannot store NUL
+        raise RowError(control_character_message(*hit))
     return value
 
 
