@@ -240,6 +240,11 @@ def subscriber_erase(subscriber: Subscriber, *, actor: str) -> None:
         from mailer.sending.models import Delivery
 
         Delivery.objects.filter(subscriber=subscriber).update(email="")
+        # Bounce events keep the hash (soft-bounce counting) and their kind and status, not
+        # the address, nor the diagnostic, which usually quotes it ("<aida@…>: unknown").
+        from mailer.bounces.models import BounceEvent
+
+        BounceEvent.objects.filter(email_hash=digest).update(email="", diagnostic="")
         subscriber.delete()
         SubscriptionEvent.objects.create(email_hash=digest, action="erased", actor=actor,
                                          new_status="erased")
