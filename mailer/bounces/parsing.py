@@ -137,7 +137,13 @@ def _feedback_fields(part: Message) -> dict[str, str]:
 
 
 def _heuristic(raw: bytes, msg: EmailMessage) -> Report:
-    temporary, permanent = all_failures(email.message_from_bytes(raw))
+    try:
+        temporary, permanent = all_failures(email.message_from_bytes(raw))
+    except (IndexError, KeyError, AttributeError, TypeError, ValueError):
+        # flufl.bounce's detectors assume a well-formed bounce (its Yale detector indexes
+        # the From address: a message without one raised IndexError and the server
+        # answered 500). A message they cannot read is simply not a bounce we recognise.
+        temporary = permanent = frozenset()
     report = Report()
     report.original_message_id, report.original_return_path = _original_headers(msg)
     if not report.original_message_id:
