@@ -28,12 +28,18 @@ from subscribers.models import (
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators: none may reach a
 # name, or a name merged into a header could start a new header line (header injection).
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-# Invisible characters that spreadsheets and web forms leave behind: dropped, not spaced.
-_INVISIBLE_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+# Invisible characters that spreadsheets and web forms leave behind, and the bidirectional
+# marks, embeddings, overrides and isolates (U+202E turns "Bank‮gro.evil" around in a From
+# or To line, issue 10): dropped, not spaced.
+_INVISIBLE_RE = re.compile(r"[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 class InvalidAddress(ValueError):
     """The address is not a deliverable-looking email address."""
+
+
+class TemplateLikeAddress(InvalidAddress):
+    """A valid address whose local part carries template syntax characters; refused."""
 
 
 # The everyday shape of an address (ASCII dot-atom local part, plain LDH domain labels, an
@@ -57,15 +63,30 @@ def _plain_normalise(raw: str) -> str | None:
 
 
 def email_normalise(raw: str) -> str:
-    """Lower-case and IDNA-encode the domain; keep the local part as written (RFC 5321 §2.4)."""
+    """Lower-case and IDNA-encode the domain; keep the local part as written (RFC 5321 §2.4).
+    Refuses local parts with template syntax characters (see ``TEMPLATE_LIKE``)."""
     plain = _plain_normalise(raw.strip())
-    if plain is not None:
-        return plain
-    try:
-        info = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise InvalidAddress(str(exc)) from None
-    return f"{info.local_part}@{info.ascii_domain.lower()}"
+    if plain is None:
+        try:
+            info = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            raise InvalidAddress(str(exc)) from None
+        plain = f"{info.local_part}@{info.ascii_domain.lower()}"
+    local = plain.rpartition("@")[0]
+    risky = sorted(set(TEMPLATE_LIKE.findall(local)))
+    if risky:
+        raise TemplateLikeAddress(
+            f"the part before the @ contains {' '.join(risky)}, which this newsletter refuses: "
+            "such characters are template syntax ({{ }}, {% %}, ${ }, *|TAG|*) that a relay or "
+            "mail service could expand in the To: header. If the address is real, ask the "
+            "person for another one.")
+    return plain
+
+
+# RFC 5322 allows these in a local part, but people's addresses do not use them, while
+# Jinja, Mailchimp-style merge tags and ${} templates do (issue 10: "{{7*7}}@example.org"
+# reached a To: header).
+TEMPLATE_LIKE = re.compile(r"[{}%$`|]")
 
 
 def text_clean(value: str) -> str:
