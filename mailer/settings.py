@@ -199,3 +199,6 @@ LOGGING = {
 # Refuse control characters (NUL breaks PostgreSQL text) in any form field or JSON body
 # with a 4xx naming the field, instead of a 500 from deep inside a view (issue 10).
 MIDDLEWARE += ["mailer.core.textguard.ControlCharacterGuard"]
+# Unsubscribe links stop working after this many days (an expired one offers to mail a
+# fresh preferences link), so a forwarded old email does not open someone's page forever.
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365, minimum=30)

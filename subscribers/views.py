@@ -31,9 +31,10 @@ from subscribers.models import (
     Suppression,
     email_hash,
 )
-from subscribers.tasks import confirmation_mail
+from subscribers.tasks import confirmation_mail, preferences_link_mail
 from subscribers.tokens import (
     BadToken,
+    ExpiredToken,
     confirm_token_read,
     preferences_token,
     preferences_token_read,
@@ -197,9 +198,13 @@ def _confirm_link_use(sub: Subscription, consent_id: int | None) -> bool:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a confirmation button and changes nothing (link scanners prefetch);
     POST, e.g. ``List-Unsubscribe=One-Click``, unsubscribes and answers 200, no redirect.
-    Repeating the POST is harmless."""
+    Repeating the POST is harmless. A POST with ``send_link`` mails the person a fresh
+    preferences link instead: the page never shows one, since a forwarded email's link
+    would otherwise open that person's page (and data) to whoever holds it."""
     try:
         sub_id, list_id, send_id = unsubscribe_token_scope(token)
+    except ExpiredToken:
+        return _unsubscribe_expired(request, token)
     except BadToken:
         return _bad_link(request, _("This unsubscribe link is invalid. Use the link in the "
                                     "email exactly as it is, or reply to the email."))
@@ -209,10 +214,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     lists = services.unsubscribe_scope(subscriber, mlist, send_id) if subscriber else []
     with translation.override(language if language in LANGUAGE_CODES else "en"):
         context = {"list": mlist, "list_names": ", ".join(m.name for m in lists),
-                   "token": token, "gone": subscriber is None,
-                   "preferences_url": f"/p/{preferences_token(sub_id)}/" if subscriber else ""}
+                   "token": token, "gone": subscriber is None}
         if request.method == "GET":
             return render(request, "subscribers/unsubscribe.html", context)
+        if request.POST.get("send_link"):
+            return _preferences_link_mail(request, sub_id)
         if subscriber is not None and not (list_id and mlist is None):
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
             targets: list[MailingList | None] = list(lists) or [None]  # None: everything
@@ -222,6 +228,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                                      source="list-unsubscribe" if one_click else "unsubscribe page",
                                      ip=client_ip(request))
         return render(request, "subscribers/unsubscribe_done.html", context)
+
+
+def _unsubscribe_expired(request: HttpRequest, token: str) -> HttpResponse:
+    """An authentic link past ``UNSUBSCRIBE_LINK_MAX_AGE_DAYS``: nothing changes; the page
+    offers a fresh preferences link by email (to the address of record only)."""
+    sub_id, _list, _send = unsubscribe_token_scope(token, expired_ok=True)
+    subscriber = Subscriber.objects.filter(pk=sub_id).first()
+    language = subscriber.language if subscriber else "en"
+    with translation.override(language if language in LANGUAGE_CODES else "en"):
+        if request.method == "POST" and request.POST.get("send_link"):
+            return _preferences_link_mail(request, sub_id)
+        return render(request, "subscribers/unsubscribe_expired.html",
+                      {"days": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS}, status=410)
+
+
+def _preferences_link_mail(request: HttpRequest, subscriber_id: int) -> HttpResponse:
+    """Queue a preferences link to the person's own address; the same page whether or not
+    it goes out (erased person, or the daily limit reached)."""
+    digest = Subscriber.objects.filter(pk=subscriber_id).values_list("email_hash", flat=True).first()
+    if digest and not rate_limited("preferences-mail", digest, CONFIRMATIONS_PER_DAY, 86400):
+        transaction.on_commit(lambda: preferences_link_mail.delay(subscriber_id))
+    return render(request, "subscribers/link_sent.html", {})
 
 
 # --- Preferences, data download, erasure -------------------------------------------------------
