@@ -202,3 +202,6 @@ MIDDLEWARE += ["mailer.core.textguard.ControlCharacterGuard"]
 # Unsubscribe links stop working after this many days (an expired one offers to mail a
 # fresh preferences link), so a forwarded old email does not open someone's page forever.
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365, minimum=30)
+# Largest CSV the staff app imports in a web request (~2 MB ≈ 40,000 rows ≈ 30 s); bigger
+# files go through `newsletter import_subscribers`, which streams and reports progress.
+WEB_IMPORT_MAX_BYTES = env_int("WEB_IMPORT_MAX_BYTES", 2_000_000, minimum=10_000)

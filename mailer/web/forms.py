@@ -131,6 +131,14 @@ class TestSendForm(forms.Form):
         return list(dict.fromkeys(out))
 
 
+def import_too_big_message() -> str:
+    return str(_("This file is larger than %(mb)s MB, too large to import in the browser. "
+                 "Nothing was imported. Import it on the server with: newsletter "
+                 "import_subscribers FILE.csv --list SLUG (add --dry-run to check it first), "
+                 "or split it into smaller files.")
+               % {"mb": f"{settings.WEB_IMPORT_MAX_BYTES / 1_000_000:g}"})
+
+
 class CsvImportForm(forms.Form):
     csv_file = forms.FileField(label=_("CSV file (UTF-8, with a header row)"))
     mailing_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
@@ -142,6 +150,12 @@ class CsvImportForm(forms.Form):
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["mailing_list"].queryset = MailingList.objects.order_by("name")  # type: ignore[attr-defined]
+
+    def clean_csv_file(self) -> Any:
+        upload = self.cleaned_data["csv_file"]
+        if upload is not None and upload.size > settings.WEB_IMPORT_MAX_BYTES:
+            raise ValidationError(import_too_big_message())
+        return upload
 
 
 class AudienceForm(forms.Form):
