@@ -28,7 +28,7 @@ class SubscribeForm(forms.Form):
         except TemplateLikeAddress:
             raise forms.ValidationError(
                 _("The part before the @ contains a character this newsletter does not accept "
-                  "({ } %% $ ` |). Please use another address."),
+                  "({ } % $ ` |). Please use another address."),
             ) from None
         except InvalidAddress:
             raise forms.ValidationError(
