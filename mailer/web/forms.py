@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from mailer.core.textguard import control_character_find, control_character_message
 from mailer.web import throttle
 
 MAX_TEST_ADDRESSES = 10
@@ -65,6 +66,9 @@ class IssueUploadForm(forms.Form):
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text. Save it as UTF-8 and "
                                         "upload it again.")) from None
+            hit = control_character_find(data["source"], "markdown_file")
+            if hit:  # an uploaded file is not seen by the request guard
+                raise ValidationError(control_character_message(*hit))
             data["filename"] = upload.name
         elif (data.get("markdown") or "").strip():
             data["source"], data["filename"] = data["markdown"], ""

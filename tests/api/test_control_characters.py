@@ -76,3 +76,22 @@ def test_the_web_csv_import_never_fails_on_a_nul(admin_client: Client, csv_bytes
         page = response.content.decode()
         assert "attributes.note contains a control character" in page
         assert "aida@ngo.kz" not in emails
+
+
+def test_the_issue_upload_refuses_a_markdown_file_with_a_nul(comms_client: Client,
+                                                             seed_source: str) -> None:
+    upload = SimpleUploadedFile("issue.md", (seed_source + "\x00").encode())
+    response = comms_client.post(reverse("web:issue-new"),
+                                 {"markdown_file": upload, "language": "en"})
+    assert response.status_code == 200
+    assert "markdown_file contains a control character (U+0000)" in response.content.decode()
+    assert not Issue.objects.exists()
+
+
+def test_the_admin_refuses_attributes_whose_json_spells_a_nul(admin_client: Client) -> None:
+    response = admin_client.post(reverse("admin:subscribers_subscriber_add"), {
+        "email": "new@example.org", "language": "en", "status": "active",
+        "attributes": '{"note": "a\\u0000b"}'})
+    assert response.status_code == 200
+    assert "attributes.note contains a control character" in response.content.decode()
+    assert not Subscriber.objects.exists()
