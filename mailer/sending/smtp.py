@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mailer.env import SmtpRoute
 from mailer.sending.mime import LEADING_DOT
+from subscribers.services import TEMPLATE_LIKE
 
 
 class DeliveryError(Exception):
@@ -129,6 +130,10 @@ class SmtpSession:
         conn = self.conn
         if "\r" in recipient or "\n" in recipient or "\n" in envelope_from:
             raise DeliveryError(f"refusing an address with a line break: {recipient!r}",
+                                permanent=True, recipient=True)
+        if TEMPLATE_LIKE.search(recipient.rpartition("@")[0]):
+            # Saved before the audience refused such addresses (issue 10): never sent.
+            raise DeliveryError(f"refusing an address with template syntax: {recipient!r}",
                                 permanent=True, recipient=True)
         body_sent = False
         try:
