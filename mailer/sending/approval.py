@@ -39,13 +39,15 @@ def approval_threshold() -> int:
 
 
 def needs_approval(send: Send, recipients: int) -> bool:
-    """True if ``recipients`` is above the threshold and no Admin has approved the send."""
+    """True if ``recipients`` is above the threshold and no Admin has approved the send for
+    at least that many (an approval covers the count it was given for, not a grown one)."""
     from mailer.web.models import SendApproval
 
     threshold = approval_threshold()
     if not threshold or recipients <= threshold:
         return False
-    return not SendApproval.objects.filter(send=send, approved_at__isnull=False).exists()
+    return not SendApproval.objects.filter(send=send, approved_at__isnull=False,
+                                           recipient_count__gte=recipients).exists()
 
 
 def send_go(send: Send, *, user: Any, recipients: int) -> str:
@@ -53,11 +55,9 @@ def send_go(send: Send, *, user: Any, recipients: int) -> str:
     the threshold, else start it now or schedule it. Returns ``AWAITING_APPROVAL`` or the
     new status. Raises ``SendRefused`` if it is no longer a draft, ``PlanError`` if
     planning fails. ``user`` is None for the command line (any Admin may approve)."""
-    from mailer.web.models import SendApproval
 
     if needs_approval(send, recipients):
-        SendApproval.objects.get_or_create(send=send, defaults={
-            "requested_by": user, "recipient_count": recipients})
+        _approval_request(send, requested_by_id=getattr(user, "pk", None), recipients=recipients)
         return AWAITING_APPROVAL
     if send.scheduled_at and send.scheduled_at > timezone.now():
         if not send_schedule(send.pk):
@@ -95,6 +95,17 @@ def awaiting_approval(send: Send) -> Any:
     return SendApproval.objects.filter(send=send, approved_at__isnull=True).first()
 
 
+def _approval_request(send: Send, *, requested_by_id: int | None, recipients: int) -> None:
+    """Ask for approval of ``recipients``. One approval per send: an approval given for
+    fewer recipients is withdrawn and asked again on the same record."""
+    from mailer.web.models import SendApproval
+
+    SendApproval.objects.update_or_create(
+        send=send, defaults={"recipient_count": recipients, "approved_by": None,
+                             "approved_at": None},
+        create_defaults={"requested_by_id": requested_by_id, "recipient_count": recipients})
+
+
 def send_start_due(send_id: int) -> PlanResult | None:
     """Start a scheduled send whose time has come, unless its audience is now above the
     threshold without an approval: then it stays scheduled, an approval is requested in the
@@ -106,11 +117,13 @@ def send_start_due(send_id: int) -> PlanResult | None:
         return None  # started elsewhere, or already held (the reason says so)
     recipients = audience_queryset(send).count()
     if needs_approval(send, recipients):
-        SendApproval.objects.get_or_create(send=send, defaults={
-            "requested_by_id": send.created_by_id, "recipient_count": recipients})
-        reason = (f"waiting for approval: {recipients} recipients at the scheduled time is above "
-                  f"SEND_APPROVAL_THRESHOLD={approval_threshold()}; an Admin other than the "
-                  "requester approves it on the send's page, and it starts then")
+        earlier = SendApproval.objects.filter(send=send).first()
+        approved_for = f" (approved for {earlier.recipient_count})" if earlier else ""
+        _approval_request(send, requested_by_id=send.created_by_id, recipients=recipients)
+        reason = (f"waiting for approval: {recipients} recipients at the scheduled time"
+                  f"{approved_for} is above SEND_APPROVAL_THRESHOLD={approval_threshold()}; an "
+                  "Admin other than the requester approves it on the send's page, and it "
+                  "starts then")
         Send.objects.filter(pk=send_id, status=S.SCHEDULED).update(status_reason=reason)
         log.warning("scheduled send %s held: %s", send_id, reason)
         return None

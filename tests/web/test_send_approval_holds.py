@@ -158,3 +158,23 @@ def test_the_api_offers_no_way_to_change_a_sends_audience(
             headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 405
     assert list(Send.objects.get(pk=send.pk).lists.all()) == [lists["staff"]]
+
+
+def test_an_approved_scheduled_send_whose_audience_grew_asks_again(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        admin_client: Client, settings: Any) -> None:
+    settings.SEND_APPROVAL_THRESHOLD = 1
+    send = send_create(issue, [lists["partners"]],
+                       scheduled_at=timezone.now() + timedelta(hours=1))
+    assert send_go(send, user=None, recipients=2) == AWAITING_APPROVAL
+    admin_client.post(reverse("web:send-approve", args=[send.pk]))
+    assert Send.objects.get(pk=send.pk).status == Send.Status.SCHEDULED
+    subscriber("late@ngo.kz", lists=(lists["partners"],))  # 3 now, approved for 2
+    Send.objects.filter(pk=send.pk).update(scheduled_at=timezone.now() - timedelta(seconds=1))
+
+    assert sends_reconcile().started == 0
+    send.refresh_from_db()
+    assert "waiting for approval: 3 recipients" in send.status_reason
+    assert "(approved for 2)" in send.status_reason
+    approval = SendApproval.objects.get(send=send)
+    assert (approval.recipient_count, approval.approved_at) == (3, None)
