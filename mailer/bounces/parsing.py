@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
+from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
@@ -138,6 +139,8 @@ def _feedback_fields(part: Message) -> dict[str, str]:
 
 def _heuristic(raw: bytes, msg: EmailMessage) -> Report:
     try:
+        if not any(addr for _name, addr in getaddresses([str(msg.get("From", ""))])):
+            raise IndexError("no sender")  # every MTA's report has one; skip the detectors
         temporary, permanent = all_failures(email.message_from_bytes(raw))
     except (IndexError, KeyError, AttributeError, TypeError, ValueError):
         # flufl.bounce's detectors assume a well-formed bounce (its Yale detector indexes
