@@ -99,6 +99,15 @@ class RouteAdmin(admin.ModelAdmin):
     list_filter = ("is_active",)
     search_fields = ("name", "description")
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None
+                   ) -> Route | None:
+        # The change form must not show a password a legacy URL still holds; saving the
+        # masked URL is refused by ``Route.clean`` until the Admin removes the "***".
+        route = super().get_object(request, object_id, from_field)
+        if route is not None:
+            route.url = url_masked(route.url)
+        return route
+
     @admin.display(description=_("SMTP URL"))
     def url_shown(self, obj: Route) -> str:
         # A route saved before the URL check may still hold a password: never show it.

@@ -122,10 +122,14 @@ def test_a_bad_url_is_refused_without_echoing_its_password() -> None:
     assert "bad port" in text and "hunter2" not in text and "user:***@" in text
 
 
-def test_the_route_list_in_the_admin_never_shows_a_password(admin_client: Client) -> None:
-    Route.objects.create(name="legacy", url="smtp+starttls://user:hunter2@relay.example:587")
-    page = admin_client.get("/admin/sending/route/").content.decode()
-    assert "legacy" in page and "hunter2" not in page and "user:***@" in page
+def test_the_admin_never_shows_a_routes_password_in_the_list_or_the_form(
+        admin_client: Client) -> None:
+    route = Route.objects.create(name="legacy",
+                                 url="smtp+starttls://user:hunter2@relay.example:587")
+    listing = admin_client.get("/admin/sending/route/").content.decode()
+    assert "legacy" in listing and "hunter2" not in listing and "user:***@" in listing
+    form = admin_client.get(f"/admin/sending/route/{route.pk}/change/").content.decode()
+    assert "hunter2" not in form and "user:***@" in form
 
 
 def _closed_port() -> int:
