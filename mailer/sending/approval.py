@@ -55,7 +55,6 @@ def send_go(send: Send, *, user: Any, recipients: int) -> str:
     the threshold, else start it now or schedule it. Returns ``AWAITING_APPROVAL`` or the
     new status. Raises ``SendRefused`` if it is no longer a draft, ``PlanError`` if
     planning fails. ``user`` is None for the command line (any Admin may approve)."""
-
     if needs_approval(send, recipients):
         _approval_request(send, requested_by_id=getattr(user, "pk", None), recipients=recipients)
         return AWAITING_APPROVAL
