@@ -7,7 +7,9 @@ inside Django or Celery.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -18,6 +20,32 @@ FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 class ConfigError(Exception):
     """A setting from the environment is missing or malformed."""
+
+
+def url_masked(url: str) -> str:
+    """``url`` fit for an error message or a page: whatever follows the user name in the
+    user-info part becomes ``***`` (a ``user%3Apassword`` spelling included). Works on the
+    raw text up to the last ``@``, not on ``urlsplit``, because a password with ``/`` or
+    ``#`` in it ends the parsed netloc early and would slip through."""
+    match = _USERINFO.match(url)
+    if match is None:
+        return url
+    scheme, userinfo = match.group(1), match.group(2)
+    decoded = unquote(userinfo)
+    if ":" not in decoded:
+        return url
+    return f"{scheme}{decoded.split(':', 1)[0]}:***@{url[match.end():]}"
+
+
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)(.*)@", re.DOTALL)  # greedy: the last @
+
+
+def url_has_password(url: str) -> bool:
+    """True if the URL carries a password, including ``user%3Apassword@`` (percent-encoded
+    colon in the user name), which ``urlsplit`` reports as a user name with no password
+    but which decodes to ``user:password``."""
+    parts = urlsplit(url)
+    return parts.password is not None or ":" in unquote(parts.username or "")
 
 
 def env_str(name: str, default: str) -> str:
@@ -84,7 +112,7 @@ def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in schemes or not (parts.netloc or parts.path):
         raise ConfigError(
-            f"{name}={raw!r} is not a valid URL; set {name} to a URL starting with "
+            f"{name}={url_masked(raw)!r} is not a valid URL; set {name} to a URL starting with "
             + " or ".join(f"{s}://" for s in schemes)
         )
     return raw.rstrip("/")
@@ -96,7 +124,7 @@ def database_from_url(name: str, url: str, *, base_dir: Path) -> dict[str, objec
     if parts.scheme == "sqlite":
         raw_path = unquote(parts.path)
         if not raw_path or raw_path == "/":
-            raise ConfigError(f"{name}={url!r} names no file; use sqlite:///var/db.sqlite3")
+            raise ConfigError(f"{name}={url_masked(url)!r} names no file; use sqlite:///var/db.sqlite3")
         # sqlite:///rel/path is relative to the project; sqlite:////abs/path is absolute.
         path = Path(raw_path[1:])
         if not path.is_absolute():
@@ -116,12 +144,13 @@ def database_from_url(name: str, url: str, *, base_dir: Path) -> dict[str, objec
     if parts.scheme in {"postgres", "postgresql", "pgsql"}:
         db = unquote(parts.path.lstrip("/"))
         if not db:
-            raise ConfigError(f"{name}={url!r} names no database; use postgres://user@host:5432/dbname")
+            raise ConfigError(f"{name}={url_masked(url)!r} names no database; "
+                              "use postgres://user@host:5432/dbname")
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
             port = parts.port
         except ValueError:
-            raise ConfigError(f"{name}={url!r} has a bad port number") from None
+            raise ConfigError(f"{name}={url_masked(url)!r} has a bad port number") from None
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": db,
@@ -134,7 +163,7 @@ def database_from_url(name: str, url: str, *, base_dir: Path) -> dict[str, objec
             "OPTIONS": options,
         }
     raise ConfigError(
-        f"{name}={url!r} is not a database URL; set {name} to sqlite:///var/db.sqlite3 "
+        f"{name}={url_masked(url)!r} is not a database URL; set {name} to sqlite:///var/db.sqlite3 "
         "or postgres://USER:PASSWORD@HOST:5432/DBNAME"
     )
 
@@ -163,19 +192,20 @@ def smtp_from_url(name: str, url: str) -> SmtpRoute:
     parts = urlsplit(url)
     if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
         raise ConfigError(
-            f"{name}={url!r} is not an SMTP URL; set {name} to smtp://HOST:PORT, "
+            f"{name}={url_masked(url)!r} is not an SMTP URL; set {name} to smtp://HOST:PORT, "
             "smtp+starttls://USER:PASS@HOST:587 or smtps://USER:PASS@HOST:465"
         )
     security, default_port = SMTP_SCHEMES[parts.scheme]
     try:
         port = parts.port or default_port
     except ValueError:
-        raise ConfigError(f"{name}={url!r} has a bad port number") from None
+        raise ConfigError(f"{name}={url_masked(url)!r} has a bad port number") from None
     timeout = parse_qs(parts.query).get("timeout", ["30"])[-1]
     try:
         timeout_s = float(timeout)
     except ValueError:
-        raise ConfigError(f"{name}={url!r}: timeout={timeout!r} is not a number of seconds") from None
+        raise ConfigError(f"{name}={url_masked(url)!r}: timeout={timeout!r} is not a number "
+                          "of seconds") from None
     return SmtpRoute(
         host=parts.hostname,
         port=port,
@@ -184,3 +214,14 @@ def smtp_from_url(name: str, url: str) -> SmtpRoute:
         password=unquote(parts.password or ""),
         timeout=timeout_s,
     )
+
+
+def host_is_loopback(host: str) -> bool:
+    """True for ``localhost`` and literal loopback addresses (127.0.0.0/8, ::1). A name is
+    never resolved: what it points to can change after the check."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

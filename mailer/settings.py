@@ -22,6 +22,7 @@ from mailer.env import (
     env_str,
     env_url,
     smtp_from_url,
+    url_masked,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -229,7 +230,7 @@ CELERY_BROKER_URL = production_required(
 if CELERY_BROKER_URL.split("://", 1)[0] not in {"filesystem", "redis", "rediss", "amqp", "pyamqp",
                                                  "memory"}:
     raise ConfigError(
-        f"CELERY_BROKER_URL={CELERY_BROKER_URL!r} is not a supported broker; set it to "
+        f"CELERY_BROKER_URL={url_masked(CELERY_BROKER_URL)!r} is not a supported broker; set it to "
         "redis://HOST:6379/0, amqp://USER:PASS@HOST:5672// or filesystem://"
     )
 # Each worker's main process records that it is alive this often; /healthz calls the
@@ -257,3 +258,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING")},
 }
+
+# --- Security
+# Refuse control characters (NUL breaks PostgreSQL text) in any form field or JSON body
+# with a 4xx naming the field, instead of a 500 from deep inside a view (issue 10).
+MIDDLEWARE += ["mailer.core.textguard.ControlCharacterGuard"]
+# Unsubscribe links stop working after this many days (an expired one offers to mail a
+# fresh preferences link), so a forwarded old email does not open someone's page forever.
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365, minimum=30)
+# Largest CSV the staff app imports in a web request (~2 MB ≈ 40,000 rows ≈ 30 s); bigger
+# files go through `newsletter import_subscribers`, which streams and reports progress.
+WEB_IMPORT_MAX_BYTES = env_int("WEB_IMPORT_MAX_BYTES", 2_000_000, minimum=10_000)

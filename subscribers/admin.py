@@ -21,6 +21,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
+from mailer.core.textguard import control_character_find, control_character_message
 from subscribers import services
 from subscribers.csvformat import Unreadable, csv_open, row_parse
 from subscribers.exporter import cell_safe, export_rows
@@ -84,6 +85,14 @@ class SubscriberForm(forms.ModelForm):
 
     def clean_name(self) -> str:
         return services.name_clean(self.cleaned_data["name"])
+
+    def clean_attributes(self) -> Any:
+        # The JSON text may spell a NUL as \u0000, which the request guard cannot see.
+        value = self.cleaned_data["attributes"]
+        hit = control_character_find(value, "attributes")
+        if hit:
+            raise forms.ValidationError(control_character_message(*hit))
+        return value
 
     def clean_organisation(self) -> str:
         return services.name_clean(self.cleaned_data["organisation"])

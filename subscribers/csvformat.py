@@ -22,6 +22,7 @@ from typing import IO, Any
 import pycountry
 from django.utils import timezone
 
+from mailer.core.textguard import control_character_find, control_character_message
 from subscribers.services import InvalidAddress, email_normalise, name_clean, text_clean
 
 DELIMITERS = (",", ";", "\t")
@@ -77,8 +78,10 @@ OPTED_OUT = {"unsubscribed", "blocklisted", "blacklisted", "cleaned", "отпи�
 # --- Encoding and delimiter -----------------------------------------------------------
 
 def encoding_detect(stream: IO[bytes]) -> str:
-    """UTF-16 or UTF-8 by BOM; UTF-8 if the whole file decodes as UTF-8; else Windows-1251,
-    which is what Excel saves as "CSV" on a Russian Windows. The stream is rewound."""
+    """UTF-16 or UTF-8 by BOM; UTF-8 if the whole file decodes as UTF-8; else Windows-1251
+    (what Excel saves as "CSV" on a Russian Windows) if the text reads as Russian. Anything
+    else (Latin-1, Shift-JIS, ...) raises Unreadable asking for the encoding: read as
+    cp1251 it imported as mojibake without a word (issue 10). The stream is rewound."""
     start = stream.read(4)
     stream.seek(0)
     if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -90,9 +93,49 @@ def encoding_detect(stream: IO[bytes]) -> str:
         decoder.decode(b"", final=True)
         return "utf-8-sig"
     except UnicodeDecodeError:
-        return "cp1251"
+        pass
     finally:
         stream.seek(0)
+    sample = stream.read(ENCODING_SAMPLE_BYTES)
+    stream.seek(0)
+    if reads_as_russian(sample):
+        return "cp1251"
+    raise Unreadable(_not_cp1251_message(sample))
+
+
+ENCODING_SAMPLE_BYTES = 1 << 20
+_LETTERS = re.compile(r"[^\W\d_]+")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def reads_as_russian(sample: bytes) -> bool:
+    """True if ``sample`` decoded as Windows-1251 looks like text in a Cyrillic script:
+    nearly every non-ASCII character is a Cyrillic letter, and few words mix Cyrillic and
+    Latin letters. Latin-1 "Müller" reads as "Mьller" (a mixed word); Shift-JIS reads as
+    punctuation, or hits the one byte cp1251 leaves undefined (0x98)."""
+    try:
+        text = sample.decode("cp1251")
+    except UnicodeDecodeError:
+        return False
+    high = [c for c in text if ord(c) > 127]
+    if not high:
+        return True
+    cyrillic = sum(1 for c in high if _CYRILLIC.match(c))
+    words = [w for w in _LETTERS.findall(text) if _CYRILLIC.search(w)]
+    mixed = sum(1 for w in words if _LATIN.search(w))
+    return cyrillic >= 0.8 * len(high) and mixed <= 0.2 * max(len(words), 1)
+
+
+def _not_cp1251_message(sample: bytes) -> str:
+    from charset_normalizer import from_bytes  # only on this rare path
+
+    best = from_bytes(sample).best()
+    guess = f"; it may be {best.encoding}" if best is not None else ""
+    return (f"the file is neither UTF-8 nor Windows-1251 (Russian Excel){guess}, so its "
+            "letters would be garbled. Save it as \"CSV UTF-8\" (Excel: Save As, CSV UTF-8) "
+            "and upload it again, or import it with newsletter import_subscribers --encoding "
+            "NAME (e.g. latin-1 or shift_jis)")
 
 
 def encoding_check(name: str) -> str:
@@ -281,6 +324,9 @@ def _attributes(raw: str) -> dict[str, Any]:
         raise RowError("attributes is not valid JSON") from None
     if not isinstance(value, dict):
         raise RowError("attributes is not a JSON object")
+    hit = control_character_find(value, "attributes")
+    if hit:  # a JSON escape such as \u0000 decodes to one; PostgreSQL cannot store NUL
+        raise RowError(control_character_message(*hit))
     return value
 
 

@@ -6,7 +6,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from subscribers.services import InvalidAddress, email_normalise, name_clean
+from subscribers.services import InvalidAddress, TemplateLikeAddress, email_normalise, name_clean
 
 HONEYPOT = "website"  # a field people never see or fill; bots fill every field
 
@@ -25,6 +25,11 @@ class SubscribeForm(forms.Form):
     def clean_email(self) -> str:
         try:
             return email_normalise(self.cleaned_data["email"])
+        except TemplateLikeAddress:
+            raise forms.ValidationError(
+                _("The part before the @ contains a character this newsletter does not accept "
+                  "({ } % $ ` |). Please use another address."),
+            ) from None
         except InvalidAddress:
             raise forms.ValidationError(
                 _("This does not look like an email address. Check it and try again."),

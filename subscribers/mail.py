@@ -1,4 +1,5 @@
-"""Mail the audience app sends itself: the double opt-in confirmation.
+"""Mail the audience app sends itself: the double opt-in confirmation and, on request from
+an unsubscribe page, a fresh preferences link.
 
 Sent with ``django.core.mail`` over the SMTP route from ``settings.SMTP_ROUTE`` (the same
 relay as newsletters) unless the project chose another EMAIL_BACKEND (tests use locmem).
@@ -17,8 +18,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from subscribers.models import Subscription
-from subscribers.tokens import CONFIRM_MAX_AGE_DAYS, confirm_token
+from subscribers.models import ConsentRecord, Subscription
+from subscribers.tokens import CONFIRM_MAX_AGE_DAYS, confirm_token, preferences_token
 
 log = logging.getLogger(__name__)
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -39,7 +40,12 @@ def confirmation_send(subscription_id: int) -> bool:
     The person sees the same page either way and can simply subscribe again."""
     sub = Subscription.objects.select_related("subscriber", "mailing_list").get(
         pk=subscription_id)
-    url = f"{settings.SITE_URL}/confirm/{confirm_token(sub.pk, sub.subscriber.email_hash)}/"
+    pending = (ConsentRecord.objects.filter(
+        subscriber_id=sub.subscriber_id, mailing_list_id=sub.mailing_list_id,
+        status=Subscription.Status.UNCONFIRMED, used_at__isnull=True).order_by("-id")
+        .values_list("pk", flat=True).first())
+    token = confirm_token(sub.pk, sub.subscriber.email_hash, pending)
+    url = f"{settings.SITE_URL}/confirm/{token}/"
     with translation.override(sub.subscriber.language):
         context = {"list": sub.mailing_list, "url": url, "days": CONFIRM_MAX_AGE_DAYS}
         subject = render_to_string("subscribers/email/confirm_subject.txt", context).strip()
@@ -51,5 +57,29 @@ def confirmation_send(subscription_id: int) -> bool:
         message.send()
     except (smtplib.SMTPException, OSError) as exc:
         log.warning("confirmation mail for subscription %s not sent: %s", sub.pk, exc)
+        return False
+    return True
+
+
+def preferences_link_send(subscriber_id: int) -> bool:
+    """Mail a fresh preferences link to the person's own address (asked for from an
+    unsubscribe page, which no longer shows one). False (logged) if the relay refused."""
+    from subscribers.models import Subscriber
+
+    person = Subscriber.objects.filter(pk=subscriber_id).first()
+    if person is None:
+        return False
+    url = f"{settings.SITE_URL}/p/{preferences_token(person.pk)}/"
+    with translation.override(person.language):
+        context = {"url": url}
+        subject = render_to_string("subscribers/email/preferences_subject.txt", context).strip()
+        body = render_to_string("subscribers/email/preferences_body.txt", context)
+    message = EmailMessage(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL,
+                           [person.email], connection=mail_connection())
+    message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("preferences link for subscriber %s not sent: %s", person.pk, exc)
         return False
     return True

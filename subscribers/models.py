@@ -7,10 +7,12 @@ Business rules live in plain modules (``subscribers.services``, ``subscribers.im
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -138,6 +140,44 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscriber_id} -> {self.mailing_list_id} ({self.status})"
+
+
+class ConsentRecord(models.Model):
+    """One act of consent (a form, a confirmed link, an import, an admin), appended and never
+    changed: the ``consent_*`` fields of a Subscription show only the latest one, these rows
+    are the evidence of every one (issue 10: a later form post used to overwrite it).
+
+    A record of a pending double opt-in is also the one-time key of its confirmation link:
+    ``used_at`` is set, once, by the request that used the link."""
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE,
+                                   related_name="consent_records", verbose_name=_("subscriber"))
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.CASCADE,
+                                     related_name="+", verbose_name=_("mailing list"))
+    status = models.CharField(_("status"), max_length=16,
+                              help_text=_("what the consent led to: unconfirmed or confirmed"))
+    method = models.CharField(_("consent method"), max_length=32, blank=True)
+    source = models.CharField(_("consent source"), max_length=255, blank=True)
+    ip = models.GenericIPAddressField(_("consent IP"), null=True, blank=True)
+    text = models.TextField(_("consent text"), blank=True)
+    actor = models.CharField(_("actor"), max_length=128, blank=True)
+    given_at = models.DateTimeField(_("given at"), default=timezone.now)
+    used_at = models.DateTimeField(_("confirmation link used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.method} {self.given_at:%Y-%m-%d}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Append-only: a record, once written, is evidence (``used_at`` is set by a
+        # conditional UPDATE in the confirm view, not here).
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("consent records are appended, never changed")
+        super().save(*args, **kwargs)
 
 
 class SubscriptionEvent(models.Model):

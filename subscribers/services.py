@@ -16,6 +16,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES as EMAIL_SPECIAL_USE
 from email_validator import EmailNotValidError, validate_email
 
 from subscribers.models import (
+    ConsentRecord,
     MailingList,
     Subscriber,
     Subscription,
@@ -27,12 +28,18 @@ from subscribers.models import (
 # C0 and C1 controls, DEL, and the Unicode line/paragraph separators: none may reach a
 # name, or a name merged into a header could start a new header line (header injection).
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-# Invisible characters that spreadsheets and web forms leave behind: dropped, not spaced.
-_INVISIBLE_RE = re.compile(r"[\u00ad\u200b-\u200d\u2060\ufeff]")
+# Invisible characters that spreadsheets and web forms leave behind, and the bidirectional
+# marks, embeddings, overrides and isolates (U+202E turns "Bank‮gro.evil" around in a From
+# or To line, issue 10): dropped, not spaced.
+_INVISIBLE_RE = re.compile(r"[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 class InvalidAddress(ValueError):
     """The address is not a deliverable-looking email address."""
+
+
+class TemplateLikeAddress(InvalidAddress):
+    """A valid address whose local part carries template syntax characters; refused."""
 
 
 # The everyday shape of an address (ASCII dot-atom local part, plain LDH domain labels, an
@@ -56,15 +63,30 @@ def _plain_normalise(raw: str) -> str | None:
 
 
 def email_normalise(raw: str) -> str:
-    """Lower-case and IDNA-encode the domain; keep the local part as written (RFC 5321 §2.4)."""
+    """Lower-case and IDNA-encode the domain; keep the local part as written (RFC 5321 §2.4).
+    Refuses local parts with template syntax characters (see ``TEMPLATE_LIKE``)."""
     plain = _plain_normalise(raw.strip())
-    if plain is not None:
-        return plain
-    try:
-        info = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        raise InvalidAddress(str(exc)) from None
-    return f"{info.local_part}@{info.ascii_domain.lower()}"
+    if plain is None:
+        try:
+            info = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+        except EmailNotValidError as exc:
+            raise InvalidAddress(str(exc)) from None
+        plain = f"{info.local_part}@{info.ascii_domain.lower()}"
+    local = plain.rpartition("@")[0]
+    risky = sorted(set(TEMPLATE_LIKE.findall(local)))
+    if risky:
+        raise TemplateLikeAddress(
+            f"the part before the @ contains {' '.join(risky)}, which this newsletter refuses: "
+            "such characters are template syntax ({{ }}, {% %}, ${ }, *|TAG|*) that a relay or "
+            "mail service could expand in the To: header. If the address is real, ask the "
+            "person for another one.")
+    return plain
+
+
+# RFC 5322 allows these in a local part, but people's addresses do not use them, while
+# Jinja, Mailchimp-style merge tags and ${} templates do (issue 10: "{{7*7}}@example.org"
+# reached a To: header).
+TEMPLATE_LIKE = re.compile(r"[{}%$`|]")
 
 
 def text_clean(value: str) -> str:
@@ -101,24 +123,26 @@ def subscription_set(subscriber: Subscriber, mailing_list: MailingList, status: 
                      consent_text: str = "") -> Subscription:
     """Create or change one subscription and record the change in the audit trail.
 
-    A move to confirmed from anything else records fresh consent (when, how, source, IP,
-    text); an unsubscribe keeps the old consent record, which is evidence, not state.
+    A move to confirmed or unconfirmed with a ``method`` is an act of consent: it appends a
+    ``ConsentRecord`` (never changed afterwards) and the subscription's ``consent_*`` fields
+    show it as the latest. An unsubscribe records no consent and keeps the old fields.
     """
+    now = timezone.now()
     with transaction.atomic():
         sub, created = Subscription.objects.select_for_update().get_or_create(
             subscriber=subscriber, mailing_list=mailing_list,
             defaults={"status": status,
-                      "consent_at": timezone.now() if status != "unsubscribed" else None,
+                      "consent_at": now if status != "unsubscribed" else None,
                       "consent_method": method, "consent_source": source, "consent_ip": ip,
                       "consent_text": consent_text},
         )
         old = "" if created else sub.status
+        consented = status != Subscription.Status.UNSUBSCRIBED and (created or bool(method))
         if not created and sub.status != status:
             sub.status = status
             fields = ["status", "updated_at"]
-            if status != Subscription.Status.UNSUBSCRIBED and method:
-                sub.consent_at, sub.consent_method, sub.consent_source = (
-                    timezone.now(), method, source)
+            if consented:
+                sub.consent_at, sub.consent_method, sub.consent_source = now, method, source
                 sub.consent_ip, sub.consent_text = ip, consent_text or sub.consent_text
                 fields += ["consent_at", "consent_method", "consent_source", "consent_ip",
                            "consent_text"]
@@ -129,6 +153,11 @@ def subscription_set(subscriber: Subscriber, mailing_list: MailingList, status: 
                 action="subscription", old_status=old, new_status=status, actor=actor,
                 detail=source, ip=ip,
             )
+            if consented:
+                ConsentRecord.objects.create(
+                    subscriber=subscriber, mailing_list=mailing_list, status=status,
+                    method=method, source=source, ip=ip, text=sub.consent_text, actor=actor,
+                    given_at=now)
     return sub
 
 
@@ -203,6 +232,11 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
              "consent_ip": s.consent_ip, "consent_text": s.consent_text}
             for s in subscriber.subscriptions.select_related("mailing_list").order_by("pk")
         ],
+        "consents": [
+            {"list": c.mailing_list.slug, "status": c.status, "when": c.given_at.isoformat(),
+             "method": c.method, "source": c.source, "ip": c.ip, "text": c.text}
+            for c in subscriber.consent_records.select_related("mailing_list").order_by("pk")
+        ],
         "history": [
             {"when": e.created_at.isoformat(), "action": e.action,
              "list": e.mailing_list.slug if e.mailing_list else None,
@@ -227,6 +261,11 @@ def subscriber_erase(subscriber: Subscriber, *, actor: str) -> None:
         from mailer.sending.models import Delivery
 
         Delivery.objects.filter(subscriber=subscriber).update(email="")
+        # Bounce events keep the hash (soft-bounce counting) and their kind and status, not
+        # the address, nor the diagnostic, which usually quotes it ("<aida@…>: unknown").
+        from mailer.bounces.models import BounceEvent
+
+        BounceEvent.objects.filter(email_hash=digest).update(email="", diagnostic="")
         subscriber.delete()
         SubscriptionEvent.objects.create(email_hash=digest, action="erased", actor=actor,
                                          new_status="erased")

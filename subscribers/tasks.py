@@ -11,7 +11,7 @@ import logging
 
 from celery import Task, shared_task
 
-from subscribers.mail import confirmation_send
+from subscribers.mail import confirmation_send, preferences_link_send
 from subscribers.models import Subscription
 
 log = logging.getLogger(__name__)
@@ -33,5 +33,15 @@ def confirmation_mail(self: Task, subscription_id: int) -> bool:
     if self.request.retries >= CONFIRMATION_RETRIES:
         log.warning("confirmation mail for subscription %s given up after %s attempts",
                     subscription_id, self.request.retries + 1)
+        return False
+    raise self.retry(countdown=CONFIRMATION_RETRY_BASE_SECONDS * 2 ** self.request.retries)
+
+
+@shared_task(name="subscribers.tasks.preferences_link_mail", bind=True, max_retries=3)
+def preferences_link_mail(self: Task, subscriber_id: int) -> bool:
+    """Mail a fresh preferences link to the person's own address; retried like confirmations."""
+    if preferences_link_send(subscriber_id):
+        return True
+    if self.request.retries >= 3:
         return False
     raise self.retry(countdown=CONFIRMATION_RETRY_BASE_SECONDS * 2 ** self.request.retries)

@@ -8,6 +8,7 @@ not a preferences token.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core import signing
 
 UNSUBSCRIBE_SALT = "subscribers.unsubscribe.v1"
@@ -18,6 +19,10 @@ class BadToken(Exception):
     """The token was tampered with, truncated, or made for another purpose."""
 
 
+class ExpiredToken(BadToken):
+    """The token is authentic but older than its purpose allows."""
+
+
 def unsubscribe_token(subscriber_id: int, list_id: int | None, send_id: int | None = None) -> str:
     """The one-click token of one email. With ``send_id`` it also names the send, so that
     unsubscribing leaves every list through which that issue reached the person."""
@@ -25,13 +30,20 @@ def unsubscribe_token(subscriber_id: int, list_id: int | None, send_id: int | No
     return signing.dumps(payload, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_token_scope(token: str) -> tuple[int, int | None, int | None]:
-    """Return (subscriber_id, list_id or None, send_id or None). Raises BadToken. Never
-    expires: an old email's unsubscribe link must keep working."""
+def unsubscribe_token_scope(token: str, *, expired_ok: bool = False
+                            ) -> tuple[int, int | None, int | None]:
+    """Return (subscriber_id, list_id or None, send_id or None). Raises ExpiredToken after
+    ``UNSUBSCRIBE_LINK_MAX_AGE_DAYS`` (generous: an old email's link keeps working for a
+    year by default, yet a forwarded or leaked one does not open the person's page forever),
+    BadToken if forged. ``expired_ok`` reads an authentic old token, for the page that offers
+    to mail the person a fresh link."""
+    max_age = None if expired_ok else settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS * 86400
     try:
-        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        payload = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
         sub_id, list_id = int(payload[0]), int(payload[1])
         send_id = int(payload[2]) if len(payload) > 2 else 0
+    except signing.SignatureExpired:
+        raise ExpiredToken("expired unsubscribe token") from None
     except (signing.BadSignature, ValueError, TypeError, IndexError, KeyError):
         raise BadToken("invalid unsubscribe token") from None
     return sub_id, (list_id or None), (send_id or None)
@@ -58,17 +70,24 @@ CONFIRM_SALT = "subscribers.confirm.v1"
 CONFIRM_MAX_AGE_DAYS = 7
 
 
-def confirm_token(subscription_id: int, subscriber_email_hash: str) -> str:
+def confirm_token(subscription_id: int, subscriber_email_hash: str,
+                  consent_id: int | None = None) -> str:
     """Double opt-in link. Carries the address's hash so that the link dies if the
-    subscription is later re-used for another address; expires after a week."""
-    return signing.dumps([subscription_id, subscriber_email_hash[:16]], salt=CONFIRM_SALT)
+    subscription is later re-used for another address, and the id of the pending
+    ``ConsentRecord``, which makes the link single-use; expires after a week."""
+    payload: list[object] = [subscription_id, subscriber_email_hash[:16]]
+    if consent_id:
+        payload.append(consent_id)
+    return signing.dumps(payload, salt=CONFIRM_SALT)
 
 
-def confirm_token_read(token: str) -> tuple[int, str]:
-    """Return (subscription_id, email hash prefix). Raises BadToken (also when expired)."""
+def confirm_token_read(token: str) -> tuple[int, str, int | None]:
+    """Return (subscription_id, email hash prefix, consent record id or None for a link
+    mailed before links were single-use). Raises BadToken (also when expired)."""
     try:
-        sub_id, digest = signing.loads(token, salt=CONFIRM_SALT,
-                                       max_age=CONFIRM_MAX_AGE_DAYS * 86400)
-    except (signing.BadSignature, ValueError, TypeError):
+        payload = signing.loads(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE_DAYS * 86400)
+        sub_id, digest = int(payload[0]), str(payload[1])
+        consent_id = int(payload[2]) if len(payload) > 2 else None
+    except (signing.BadSignature, ValueError, TypeError, IndexError, KeyError):
         raise BadToken("invalid or expired confirmation link") from None
-    return int(sub_id), str(digest)
+    return sub_id, digest, consent_id

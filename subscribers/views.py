@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -23,10 +23,18 @@ from django.views.decorators.http import require_http_methods
 from mailer.core.client_ip import client_ip as core_client_ip
 from subscribers import services
 from subscribers.forms import HONEYPOT, PreferencesForm, SubscribeForm
-from subscribers.models import MailingList, Subscriber, Subscription, Suppression, email_hash
-from subscribers.tasks import confirmation_mail
+from subscribers.models import (
+    ConsentRecord,
+    MailingList,
+    Subscriber,
+    Subscription,
+    Suppression,
+    email_hash,
+)
+from subscribers.tasks import confirmation_mail, preferences_link_mail
 from subscribers.tokens import (
     BadToken,
+    ExpiredToken,
     confirm_token_read,
     preferences_token,
     preferences_token_read,
@@ -54,8 +62,8 @@ def rate_limited(scope: str, key: str, limit: int, window: int) -> bool:
         return False
 
 
-def _bad_link(request: HttpRequest, message: str) -> HttpResponse:
-    return render(request, "subscribers/bad_link.html", {"message": message}, status=400)
+def _bad_link(request: HttpRequest, message: str, *, status: int = 400) -> HttpResponse:
+    return render(request, "subscribers/bad_link.html", {"message": message}, status=status)
 
 
 def _language_for(request: HttpRequest) -> str:
@@ -98,13 +106,16 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent_text: str,
                source: str) -> int | None:
-    """Apply a subscribe form. Returns the subscription to send a confirmation for, if any."""
+    """Apply a subscribe form. Returns the subscription to send a confirmation for, if any.
+
+    Anyone can type anyone's address, so after the person unsubscribed (from any list, or
+    from everything) the form can only start a double opt-in, even on a single-opt-in list:
+    their own click on the confirmation link is the only way back (issue 10)."""
     email: str = data["email"]
     with transaction.atomic():
         suppression = Suppression.objects.filter(email_hash=email_hash(email)).first()
-        if suppression and (mlist.opt_in == MailingList.OptIn.SINGLE
-                            or suppression.reason != Suppression.Reason.UNSUBSCRIBED):
-            return None  # only a confirmed double opt-in may lift a self-unsubscribe
+        if suppression and suppression.reason != Suppression.Reason.UNSUBSCRIBED:
+            return None  # bounced, complained, blocked or erased: never re-added by a form
         sub = services.subscriber_find(email)
         if sub is None:
             sub = Subscriber.objects.create(
@@ -116,7 +127,9 @@ def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent
         current = Subscription.objects.filter(subscriber=sub, mailing_list=mlist).first()
         if current is not None and current.status == Subscription.Status.CONFIRMED:
             return None
-        if mlist.opt_in == MailingList.OptIn.SINGLE:
+        opted_out = suppression is not None or sub.subscriptions.filter(
+            status=Subscription.Status.UNSUBSCRIBED).exists()
+        if mlist.opt_in == MailingList.OptIn.SINGLE and not opted_out:
             services.subscription_set(sub, mlist, Subscription.Status.CONFIRMED,
                                       actor="subscriber:form", method="form", source=source,
                                       ip=ip, consent_text=consent_text)
@@ -136,7 +149,7 @@ def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        sub_id, digest = confirm_token_read(token)
+        sub_id, digest, consent_id = confirm_token_read(token)
     except BadToken:
         return _bad_link(request, _("This confirmation link is invalid or has expired. "
                                     "Please subscribe again to get a new one."))
@@ -148,8 +161,14 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "GET":
             # Link scanners fetch every URL in a message: a GET only shows the button.
             return render(request, "subscribers/confirm.html", {"list": sub.mailing_list})
-        if sub.status != Subscription.Status.CONFIRMED:
-            with transaction.atomic():
+        with transaction.atomic():
+            if not _confirm_link_use(sub, consent_id):
+                return _bad_link(request, _(
+                    "This confirmation link has already been used, so it changed nothing. "
+                    "If you want to receive %(list)s again, subscribe once more on its "
+                    "page and use the link in the new email.") % {"list": sub.mailing_list.name},
+                    status=410)
+            if sub.status != Subscription.Status.CONFIRMED:
                 services.subscription_set(
                     sub.subscriber, sub.mailing_list, Subscription.Status.CONFIRMED,
                     actor="subscriber:confirm", method="double-opt-in",
@@ -160,6 +179,17 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             "preferences_url": f"/p/{preferences_token(sub.subscriber.pk)}/"})
 
 
+def _confirm_link_use(sub: Subscription, consent_id: int | None) -> bool:
+    """Spend a confirmation link; False if it was spent before (a replay, e.g. after the
+    person unsubscribed again). The conditional UPDATE's row count says who won. A link
+    mailed before links carried a consent id works only while the subscription waits."""
+    if consent_id is None:
+        return sub.status == Subscription.Status.UNCONFIRMED
+    return ConsentRecord.objects.filter(
+        pk=consent_id, subscriber_id=sub.subscriber_id, mailing_list_id=sub.mailing_list_id,
+        used_at__isnull=True).update(used_at=timezone.now()) == 1
+
+
 # --- One-click unsubscribe ---------------------------------------------------------------
 
 @csrf_exempt  # RFC 8058 §3.1: the mail client POSTs without cookies or a CSRF token
@@ -168,9 +198,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a confirmation button and changes nothing (link scanners prefetch);
     POST, e.g. ``List-Unsubscribe=One-Click``, unsubscribes and answers 200, no redirect.
-    Repeating the POST is harmless."""
+    Repeating the POST is harmless. A POST with ``send_link`` mails the person a fresh
+    preferences link instead: the page never shows one, since a forwarded email's link
+    would otherwise open that person's page (and data) to whoever holds it."""
     try:
         sub_id, list_id, send_id = unsubscribe_token_scope(token)
+    except ExpiredToken:
+        return _unsubscribe_expired(request, token)
     except BadToken:
         return _bad_link(request, _("This unsubscribe link is invalid. Use the link in the "
                                     "email exactly as it is, or reply to the email."))
@@ -180,10 +214,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     lists = services.unsubscribe_scope(subscriber, mlist, send_id) if subscriber else []
     with translation.override(language if language in LANGUAGE_CODES else "en"):
         context = {"list": mlist, "list_names": ", ".join(m.name for m in lists),
-                   "token": token, "gone": subscriber is None,
-                   "preferences_url": f"/p/{preferences_token(sub_id)}/" if subscriber else ""}
+                   "token": token, "gone": subscriber is None}
         if request.method == "GET":
             return render(request, "subscribers/unsubscribe.html", context)
+        if request.POST.get("send_link"):
+            return _preferences_link_mail(request, sub_id)
         if subscriber is not None and not (list_id and mlist is None):
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
             targets: list[MailingList | None] = list(lists) or [None]  # None: everything
@@ -193,6 +228,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                                      source="list-unsubscribe" if one_click else "unsubscribe page",
                                      ip=client_ip(request))
         return render(request, "subscribers/unsubscribe_done.html", context)
+
+
+def _unsubscribe_expired(request: HttpRequest, token: str) -> HttpResponse:
+    """An authentic link past ``UNSUBSCRIBE_LINK_MAX_AGE_DAYS``: nothing changes; the page
+    offers a fresh preferences link by email (to the address of record only)."""
+    sub_id, _list, _send = unsubscribe_token_scope(token, expired_ok=True)
+    subscriber = Subscriber.objects.filter(pk=sub_id).first()
+    language = subscriber.language if subscriber else "en"
+    with translation.override(language if language in LANGUAGE_CODES else "en"):
+        if request.method == "POST" and request.POST.get("send_link"):
+            return _preferences_link_mail(request, sub_id)
+        return render(request, "subscribers/unsubscribe_expired.html",
+                      {"days": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS}, status=410)
+
+
+def _preferences_link_mail(request: HttpRequest, subscriber_id: int) -> HttpResponse:
+    """Queue a preferences link to the person's own address; the same page whether or not
+    it goes out (erased person, or the daily limit reached)."""
+    digest = Subscriber.objects.filter(pk=subscriber_id).values_list("email_hash", flat=True).first()
+    if digest and not rate_limited("preferences-mail", digest, CONFIRMATIONS_PER_DAY, 86400):
+        transaction.on_commit(lambda: preferences_link_mail.delay(subscriber_id))
+    return render(request, "subscribers/link_sent.html", {})
 
 
 # --- Preferences, data download, erasure -------------------------------------------------------

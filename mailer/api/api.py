@@ -35,6 +35,7 @@ from mailer.api.schemas import (
 from mailer.issues.models import Issue
 from mailer.issues.services import issue_import
 from mailer.rendering import RenderError
+from mailer.sending import approval
 from mailer.sending.models import Route, Send
 from mailer.sending.planning import PlanError, audience_queryset, send_create
 from mailer.sending.progress import send_progress
@@ -238,7 +239,7 @@ def _send_out(send: Send) -> dict[str, Any]:
     return {"id": send.pk, "issue_id": send.issue_id, "status": send.status,
             "status_reason": send.status_reason,
             "recipients": recipients,
-            "awaiting_approval": controls.awaiting_approval(send) is not None,
+            "awaiting_approval": approval.awaiting_approval(send) is not None,
             "scheduled_at": send.scheduled_at,
             "route": send.smtp_route.name if send.smtp_route else None,
             "progress": send_progress(send.pk)}
@@ -284,17 +285,17 @@ def send_start(request: HttpRequest, send_id: Id, body: SendStart) -> dict[str, 
     staff type it in the wizard; large sends then wait for an Admin's approval."""
     user = require(request, Cap.SEND_ISSUES)
     send = get_object_or_404(Send, pk=send_id)
-    if send.status != Send.Status.DRAFT or controls.awaiting_approval(send):
+    if send.status != Send.Status.DRAFT or approval.awaiting_approval(send):
         raise HttpError(409, f"The send is {send.status}; only a draft can be started.")
     try:
         count = audience_queryset(send).count()
         if body.confirm_count != count:
             raise HttpError(409, f"The send now has {count} recipients, not "
                                  f"{body.confirm_count}; nothing was sent. Confirm {count}.")
-        controls.send_confirm(send, user=user, recipients=count)
+        approval.send_go(send, user=user, recipients=count)
     except (PlanError, SegmentError) as exc:
         raise HttpError(422, str(exc)) from None
-    except controls.ControlRefused as exc:
+    except approval.SendRefused as exc:
         raise HttpError(409, str(exc)) from None
     send.refresh_from_db()
     return _send_out(send)

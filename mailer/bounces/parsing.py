@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
+from email.utils import getaddresses
 
 from flufl.bounce import all_failures
 
@@ -137,7 +138,15 @@ def _feedback_fields(part: Message) -> dict[str, str]:
 
 
 def _heuristic(raw: bytes, msg: EmailMessage) -> Report:
-    temporary, permanent = all_failures(email.message_from_bytes(raw))
+    try:
+        if not any(addr for _name, addr in getaddresses([str(msg.get("From", ""))])):
+            raise IndexError("no sender")  # every MTA's report has one; skip the detectors
+        temporary, permanent = all_failures(email.message_from_bytes(raw))
+    except (IndexError, KeyError, AttributeError, TypeError, ValueError):
+        # flufl.bounce's detectors assume a well-formed bounce (its Yale detector indexes
+        # the From address: a message without one raised IndexError and the server
+        # answered 500). A message they cannot read is simply not a bounce we recognise.
+        temporary = permanent = frozenset()
     report = Report()
     report.original_message_id, report.original_return_path = _original_headers(msg)
     if not report.original_message_id:

@@ -13,7 +13,7 @@ import logging
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import DatabaseError, close_old_connections, connections
 
 from mailer.bounces.processing import Outcome, inbound_process
 from mailer.sending.verp import UNSUBSCRIBE_PREFIX, VERP_PREFIX
@@ -33,7 +33,17 @@ class BounceHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        outcome = await sync_to_async(_process, thread_sensitive=True)(raw, list(envelope.rcpt_tos))
+        try:
+            outcome = await sync_to_async(_process, thread_sensitive=True)(
+                raw, list(envelope.rcpt_tos))
+        except DatabaseError:
+            log.exception("inbound from %s: database unavailable", envelope.mail_from)
+            return "451 4.3.0 Temporary failure, please try again later"  # RFC 3463: 4.3.0
+        except Exception:
+            # Any other failure is ours, not the sender's: answer with a real SMTP reply (the
+            # remote MTA would otherwise see "500" and retry a message that fails the same).
+            log.exception("inbound from %s: not processed", envelope.mail_from)
+            return "554 5.6.0 Message could not be processed; it was not kept"
         log.info("inbound from %s: %s", envelope.mail_from, outcome)
         return "250 2.0.0 Ok: processed"
 

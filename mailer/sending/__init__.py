@@ -4,6 +4,8 @@ Map of the package (DESIGN.md, "The send pipeline and its invariants"):
 
 - ``state``      the one function that changes ``Send.status`` (conditional UPDATE);
 - ``planning``   ``send_create``, ``send_plan`` (one INSERT ... SELECT), ``send_start``;
+- ``approval``   ``send_go``: the one gate (start, schedule or hold for approval) for the
+                 staff app, API, ``send_issue`` and a scheduled send's start;
 - ``dispatch``   batches to Celery, on commit, ids only;
 - ``delivery``   the ledger: claim (SKIP LOCKED / IMMEDIATE), lease expiry, outcomes;
 - ``runner``     one batch over one reused SMTP connection (the ``send_batch`` task);

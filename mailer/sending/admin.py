@@ -6,12 +6,15 @@ Status fields are read-only here: sends change status only through
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from mailer.env import url_masked
 from mailer.sending.control import send_cancel, send_pause, send_resume
 from mailer.sending.models import Delivery, Route, Send, SendBatch
 from mailer.sending.state import TransitionRefused
@@ -56,6 +59,13 @@ class SendAdmin(admin.ModelAdmin):
     filter_horizontal = ("lists", "excluded_lists")
     actions = [pause, resume, cancel]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Send | None = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.locked:
+            # Approved or under way: the audience an Admin approved cannot be swapped here.
+            fields += ("issue", "lists", "excluded_lists", "segment", "smtp_route")
+        return fields
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
@@ -85,9 +95,23 @@ class RouteAdmin(admin.ModelAdmin):
     """SMTP routes: a send picks one in the wizard (or ``send_issue --route``); the model's
     ``clean`` refuses an unusable URL with the reason."""
 
-    list_display = ("name", "url", "password_env", "rate_per_second", "is_active")
+    list_display = ("name", "url_shown", "password_env", "rate_per_second", "is_active")
     list_filter = ("is_active",)
-    search_fields = ("name", "url", "description")
+    search_fields = ("name", "description")
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None
+                   ) -> Route | None:
+        # The change form must not show a password a legacy URL still holds; saving the
+        # masked URL is refused by ``Route.clean`` until the Admin removes the "***".
+        route = super().get_object(request, object_id, from_field)
+        if route is not None:
+            route.url = url_masked(route.url)
+        return route
+
+    @admin.display(description=_("SMTP URL"))
+    def url_shown(self, obj: Route) -> str:
+        # A route saved before the URL check may still hold a password: never show it.
+        return url_masked(obj.url)
 
     def has_delete_permission(self, request: HttpRequest, obj: Route | None = None) -> bool:
         # Sends keep the route they went through (PROTECT): switch it off instead.

@@ -15,6 +15,7 @@ from mailer.issues.services import variant_compiled
 from mailer.sending.mime import BuiltMessage, MessageTemplate, Recipient
 from mailer.sending.models import Send
 from subscribers.models import MailingList
+from subscribers.services import name_clean
 from subscribers.tokens import preferences_token, unsubscribe_token
 
 
@@ -33,9 +34,10 @@ def web_url(issue_slug: str, language: str) -> str:
 
 
 def _plain(value: str) -> str:
-    """One line, no template braces: a subscriber-typed value must not carry ``{{ }}`` into
-    a message where a relay or email service might expand it (STANDARDS row 24)."""
-    return " ".join(value.replace("{", "").replace("}", "").split())
+    """One line, no template braces, no controls or bidi overrides: a subscriber-typed value
+    must not carry ``{{ }}`` into a message where a relay or email service might expand it
+    (STANDARDS row 24), nor a U+202E saved before names were cleaned (issue 10)."""
+    return name_clean(value)
 
 
 def merge_values(rcpt: Recipient, *, web: str, send_id: int | None = None) -> dict[str, str]:

@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from urllib.parse import urlsplit
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from mailer.env import ConfigError, SmtpRoute, smtp_from_url
+from mailer.env import ConfigError, SmtpRoute, host_is_loopback, smtp_from_url, url_has_password
 from mailer.issues.models import Issue, IssueVariant
 from subscribers.models import MailingList, Segment, Subscriber
 
@@ -51,31 +53,67 @@ class Route(models.Model):
         return self.name
 
     def clean(self) -> None:
+        problem = password_env_problem(self.password_env)
+        if problem:
+            raise ValidationError({"password_env": problem})
         try:
             self.config(require_password=False)
         except ConfigError as exc:
             raise ValidationError(str(exc)) from None
-        if urlsplit(self.url).password is not None:
-            raise ValidationError(_("Do not write the password into the URL (it would be stored "
-                                    "in the database): put it in an environment variable of the "
-                                    "workers and give that variable's name as the password "
-                                    "variable."))
         if self.rate_per_second < 0:
             raise ValidationError(_("The rate cannot be negative."))
 
     def config(self, *, require_password: bool = True) -> SmtpRoute:
-        """The connection settings; ConfigError (naming the route) if they are unusable."""
-        route = smtp_from_url(f"route {self.name!r} URL", self.url)
+        """The connection settings; ConfigError (naming the route, saying what to change) if
+        they are unusable. Checked again before every batch, so a route saved before these
+        rules existed is refused with the reason (its sends pause) until an Admin fixes it."""
+        where = f"SMTP route {self.name!r}"
+        route = smtp_from_url(f"{where} URL", self.url)
+        if url_has_password(self.url):
+            raise ConfigError(f"Do not write the password into the URL of {where} (it would be "
+                              "stored in the database): remove it, put it in an environment "
+                              f"variable of the workers named {ROUTE_PASSWORD_PREFIX}…, and give "
+                              "that variable's name as the password variable")
+        if route.username and route.security == "plain" and not host_is_loopback(route.host):
+            raise ConfigError(f"{where}: a user name means logging in (AUTH), which would send "
+                              f"the password unencrypted over smtp:// to {route.host}; use "
+                              "smtp+starttls:// or smtps://, or remove the user name (only a "
+                              "relay on this machine, e.g. 127.0.0.1, may take AUTH without TLS)")
         if self.password_env:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", self.password_env):
-                raise ConfigError(f"route {self.name!r}: {self.password_env!r} is not an "
-                                  "environment variable name")
+            problem = password_env_problem(self.password_env)
+            if problem:
+                raise ConfigError(f"{where}: {problem}")
             password = os.environ.get(self.password_env)
             if password is None and require_password:
-                raise ConfigError(f"route {self.name!r}: the environment variable "
+                raise ConfigError(f"{where}: the environment variable "
                                   f"{self.password_env} (its password) is not set")
             route = replace(route, password=password or "")
         return route
+
+
+# A route's password variable must carry this prefix, so a route can only ever read a
+# variable set for it, never another secret of the workers (DATABASE_URL, SECRET_KEY).
+ROUTE_PASSWORD_PREFIX = "SMTP_PASSWORD_"  # noqa: S105 -- a name prefix, not a password
+
+
+def password_env_problem(name: str) -> str:
+    """Why ``name`` cannot be a route's password variable ("" if it can, or is empty)."""
+    if not name:
+        return ""
+    if not re.fullmatch(rf"{ROUTE_PASSWORD_PREFIX}[A-Z0-9_]+", name):
+        return str(_("The password variable must be named %(prefix)s… in capitals (e.g. "
+                     "%(prefix)sPARTNERS), so that a route can read only a password set for it "
+                     "and never another secret of the workers; %(name)r is refused. Set the "
+                     "password in such a variable on the workers and enter its name here.")
+                   % {"prefix": ROUTE_PASSWORD_PREFIX, "name": name})
+    if name in _app_setting_names():
+        return str(_("%(name)s is one of the application's own settings and cannot hold a "
+                     "route's password; choose another name.") % {"name": name})
+    return ""
+
+
+def _app_setting_names() -> frozenset[str]:
+    return frozenset(n for n in dir(settings) if n.isupper())
 
 
 class Send(models.Model):
@@ -118,6 +156,59 @@ class Send(models.Model):
 
     def __str__(self) -> str:
         return f"Send #{self.pk} of {self.issue} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A guard, not a rule: every writer (admin, shell, a future view) passes here, so an
+        # approved or scheduled send cannot be pointed at another audience (issue 10).
+        if self.pk and not self._state.adding:
+            stored = Send.objects.filter(pk=self.pk).values(*LOCKED_FIELDS).first()
+            if stored and any(stored[f] != getattr(self, f) for f in LOCKED_FIELDS) \
+                    and send_is_locked(self.pk):
+                raise SendLocked(self.pk)
+        super().save(*args, **kwargs)
+
+    @property
+    def locked(self) -> bool:
+        """What it sends and to whom can no longer change: it left draft, or it waits for
+        (or has) an approval, which was given for exactly this issue and audience."""
+        return send_is_locked(self.pk) if self.pk else False
+
+
+# Foreign keys of a send that its lock covers (with the lists, see send_lists_guard).
+LOCKED_FIELDS = ("issue_id", "segment_id", "smtp_route_id")
+
+
+class SendLocked(ValidationError):
+    """An attempt to change the issue, lists, segment or route of a locked send."""
+
+    def __init__(self, send_id: int) -> None:
+        super().__init__(_("Send %(id)s has left draft or waits for approval: its issue, lists, "
+                           "segment and SMTP route can no longer change. Nothing was changed; "
+                           "cancel it and create a new send instead.") % {"id": send_id})
+
+
+def send_is_locked(send_id: int) -> bool:
+    return Send.objects.filter(pk=send_id).exclude(
+        status=Send.Status.DRAFT, approval__isnull=True).exists()
+
+
+@receiver(m2m_changed, sender=Send.lists.through)
+@receiver(m2m_changed, sender=Send.excluded_lists.through)
+def send_lists_guard(sender: Any, instance: Any, action: str, reverse: bool,
+                     pk_set: set[int] | None, **kwargs: Any) -> None:
+    """Many-to-many writes bypass ``save``; this refuses them for locked sends, from either
+    side (``send.lists.add(...)`` or ``mailing_list.sends.add(send)``)."""
+    if not action.startswith("pre_"):
+        return
+    if not reverse:
+        if send_is_locked(instance.pk):
+            raise SendLocked(instance.pk)
+        return
+    ids = pk_set if pk_set is not None else set(
+        sender.objects.filter(mailinglist_id=instance.pk).values_list("send_id", flat=True))
+    for send_id in ids:
+        if send_is_locked(send_id):
+            raise SendLocked(send_id)
 
 
 class Delivery(models.Model):

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Now
 
+from mailer.env import ConfigError
 from mailer.issues.models import Issue
 from mailer.sending import dispatch
 from mailer.sending.models import Delivery, Route, Send, SendBatch
@@ -182,6 +183,11 @@ def send_create(issue: Issue, lists: Iterable[MailingList], *,
         raise PlanError(f"issue {issue.slug!r} has no language variant to send; import one")
     if smtp_route is not None and not smtp_route.is_active:
         raise PlanError(f"SMTP route {smtp_route.name!r} is switched off; choose another route")
+    if smtp_route is not None:
+        try:
+            smtp_route.config(require_password=False)
+        except ConfigError as exc:
+            raise PlanError(f"{exc}; or choose another route") from None
     with transaction.atomic():
         send = Send.objects.create(issue=issue, segment=segment, created_by=created_by,
                                    scheduled_at=scheduled_at, smtp_route=smtp_route)

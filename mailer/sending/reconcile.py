@@ -21,8 +21,9 @@ from django.utils import timezone
 
 from mailer.sending import delivery as ledger
 from mailer.sending import dispatch
+from mailer.sending.approval import send_start_due
 from mailer.sending.models import Delivery, Send, SendBatch
-from mailer.sending.planning import PlanError, send_start
+from mailer.sending.planning import PlanError
 from mailer.sending.runner import send_finish_if_complete
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileRepo
     for send_id in Send.objects.filter(status=Send.Status.SCHEDULED,
                                        scheduled_at__lte=now).values_list("pk", flat=True):
         try:
-            if send_start(send_id):
+            if send_start_due(send_id):
                 report.started += 1
         except PlanError as exc:
             log.warning("scheduled send %s could not start: %s", send_id, exc)

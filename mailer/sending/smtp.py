@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from mailer.env import SmtpRoute
 from mailer.sending.mime import LEADING_DOT
+from subscribers.services import TEMPLATE_LIKE
 
 
 class DeliveryError(Exception):
@@ -64,6 +65,33 @@ class SmtpSession:
         self.opened = 0  # connections opened, for reports and tests
 
     def _open(self) -> smtplib.SMTP:
+        conn = self._reach()
+        r = self.route
+        try:
+            if r.security == "starttls":
+                conn.starttls(context=ssl.create_default_context())
+                conn.ehlo()
+            if r.username:
+                conn.login(r.username, r.password)
+        except smtplib.SMTPResponseException as exc:
+            conn.close()
+            raise ConnectError(f"{r.label} refused the session: {exc.smtp_code}",
+                               permanent=False, code=exc.smtp_code,
+                               reply=self._masked(_text(exc.smtp_error)),
+                               connection_lost=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            conn.close()
+            raise ConnectError(f"{r.label}: TLS or login failed: {self._masked(str(exc))}",
+                               permanent=False, reply=self._masked(str(exc)),
+                               connection_lost=True) from None
+        self.opened += 1
+        return conn
+
+    def _reach(self) -> smtplib.SMTP:
+        """Connect and EHLO. Every failure up to a valid EHLO reads the same "unreachable":
+        a route points wherever an Admin typed, so its recorded errors must not tell a
+        closed port from an open one that speaks another protocol (issue 10: routes used
+        to probe internal ports)."""
         r = self.route
         try:
             if r.security == "tls":
@@ -73,21 +101,20 @@ class SmtpSession:
             else:
                 conn = smtplib.SMTP(r.host, r.port, local_hostname=self.local_hostname,
                                     timeout=r.timeout)
-            conn.ehlo()
-            if r.security == "starttls":
-                conn.starttls(context=ssl.create_default_context())
-                conn.ehlo()
-            if r.username:
-                conn.login(r.username, r.password)
-        except smtplib.SMTPResponseException as exc:
-            raise ConnectError(f"{r.label} refused the session: {exc.smtp_code}",
-                               permanent=False, code=exc.smtp_code, reply=_text(exc.smtp_error),
+            code, _reply = conn.ehlo()
+            if code != 250:
+                conn.close()
+                raise smtplib.SMTPException("no EHLO")
+        except (OSError, smtplib.SMTPException):
+            raise ConnectError(f"{r.label} is unreachable (no SMTP session could be opened; "
+                               "check the host, port and TLS setting)",
+                               permanent=False, reply="unreachable",
                                connection_lost=True) from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise ConnectError(f"cannot connect to {r.label}: {exc}", permanent=False,
-                               reply=str(exc), connection_lost=True) from None
-        self.opened += 1
         return conn
+
+    def _masked(self, text: str) -> str:
+        password = self.route.password
+        return text.replace(password, "***") if password else text
 
     def deliver(self, envelope_from: str, recipient: str, data: bytes, *,
                 stuffed: bool = False) -> Accepted:
@@ -103,6 +130,10 @@ class SmtpSession:
         conn = self.conn
         if "\r" in recipient or "\n" in recipient or "\n" in envelope_from:
             raise DeliveryError(f"refusing an address with a line break: {recipient!r}",
+                                permanent=True, recipient=True)
+        if TEMPLATE_LIKE.search(recipient.rpartition("@")[0]):
+            # Saved before the audience refused such addresses (issue 10): never sent.
+            raise DeliveryError(f"refusing an address with template syntax: {recipient!r}",
                                 permanent=True, recipient=True)
         body_sent = False
         try:

@@ -2,6 +2,6 @@
 progress, reports, and the media library. Views are thin: they check a capability
 (``access.capability_required``) and call the issue, audience and sending modules.
 
-Settings read here (all optional): SEND_APPROVAL_THRESHOLD (0 = off), LOGIN_FAILURE_LIMIT,
+Settings read here (all optional): WEB_IMPORT_MAX_BYTES, LOGIN_FAILURE_LIMIT,
 LOGIN_FAILURE_LIMIT_PER_IP, LOGIN_LOCKOUT_SECONDS, SESSION_IDLE_SECONDS.
 """

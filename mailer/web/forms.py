@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.utils.translation import gettext_lazy as _
 
+from mailer.core.textguard import control_character_find, control_character_message
 from mailer.web import throttle
 
 MAX_TEST_ADDRESSES = 10
@@ -67,6 +68,9 @@ class IssueUploadForm(forms.Form):
             except UnicodeDecodeError:
                 raise ValidationError(_("The file is not UTF-8 text. Save it as UTF-8 and "
                                         "upload it again.")) from None
+            hit = control_character_find(data["source"], "markdown_file")
+            if hit:  # an uploaded file is not seen by the request guard
+                raise ValidationError(control_character_message(*hit))
             data["filename"] = upload.name
         elif (data.get("markdown") or "").strip():
             data["source"], data["filename"] = data["markdown"], ""
@@ -137,6 +141,14 @@ class TestSendForm(forms.Form):
         return list(dict.fromkeys(out))
 
 
+def import_too_big_message() -> str:
+    return str(_("This file is larger than %(mb)s MB, too large to import in the browser. "
+                 "Nothing was imported. Import it on the server with: newsletter "
+                 "import_subscribers FILE.csv --list SLUG (add --dry-run to check it first), "
+                 "or split it into smaller files.")
+               % {"mb": f"{settings.WEB_IMPORT_MAX_BYTES / 1_000_000:g}"})
+
+
 class CsvImportForm(forms.Form):
     csv_file = forms.FileField(label=_("CSV file (UTF-8, with a header row)"))
     mailing_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
@@ -148,6 +160,12 @@ class CsvImportForm(forms.Form):
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["mailing_list"].queryset = MailingList.objects.order_by("name")  # type: ignore[attr-defined]
+
+    def clean_csv_file(self) -> Any:
+        upload = self.cleaned_data["csv_file"]
+        if upload is not None and upload.size > settings.WEB_IMPORT_MAX_BYTES:
+            raise ValidationError(import_too_big_message())
+        return upload
 
 
 class AudienceForm(forms.Form):

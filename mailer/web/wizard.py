@@ -58,7 +58,3 @@ def audience_summary(send: Send) -> AudienceSummary:
                            people=people.count(), suppressed=suppressed, by_list=by_list,
                            by_language=by_language)
 
-
-def approval_threshold() -> int:
-    """Sends to more recipients than this need an Admin's approval; 0 turns it off."""
-    return int(getattr(settings, "SEND_APPROVAL_THRESHOLD", 0) or 0)

@@ -67,3 +67,16 @@ def test_a_mail_to_a_forged_unsubscribe_address_changes_nothing(
             smtp.sendmail("mallory@example.com", [address], UNSUBSCRIBE_MAIL)
     subscription = Subscription.objects.get(subscriber=delivery.subscriber)
     assert subscription.status == Subscription.Status.CONFIRMED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("data", [b"", b"Subject: no sender, no body\r\n", b"From: \r\n\r\n"])
+def test_it_answers_a_body_less_or_sender_less_message_with_a_proper_reply(
+        bounce_server: Controller, data: bytes) -> None:
+    with smtplib.SMTP(bounce_server.hostname, bounce_server.port) as smtp:
+        smtp.ehlo()
+        smtp.mail("")
+        assert smtp.rcpt(verp_address(12345))[0] == 250
+        code, reply = smtp.data(data)
+    assert code == 250, reply
+    assert not Suppression.objects.exists()

@@ -120,3 +120,21 @@ def test_hsts_and_the_proxy_header_are_configurable() -> None:
     values = shell_print({**PRODUCTION, "HSTS_SECONDS": "600", "TRUST_X_FORWARDED_PROTO": "0"},
                          "settings.SECURE_HSTS_SECONDS, settings.SECURE_PROXY_SSL_HEADER")
     assert values == "600 None"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"SMTP_URL": "http://user:hunter2@mail.example.org"}, "SMTP_URL"),
+        ({"SMTP_URL": "smtp://user:hunter2@mail.example.org:99999"}, "SMTP_URL"),
+        ({"DATABASE_URL": "mysql://root:hunter2@localhost/x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "postgres://root:hun/ter2@localhost"}, "DATABASE_URL"),
+        ({"CELERY_BROKER_URL": "kafka://user:hunter2@broker"}, "CELERY_BROKER_URL"),
+    ],
+)
+def test_a_configuration_error_never_echoes_the_password(overrides: dict[str, str],
+                                                         variable: str) -> None:
+    result = run_manage(overrides)
+    assert result.returncode == 2 and variable in result.stderr
+    assert "hunter2" not in result.stderr and "hun/ter2" not in result.stderr
+    assert ":***@" in result.stderr

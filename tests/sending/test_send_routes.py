@@ -76,24 +76,24 @@ def test_each_route_is_limited_by_its_own_bucket_and_rate(
 
 def test_the_password_comes_from_the_named_environment_variable(
         relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    route = route_to(relay, password_env="PARTNERS_RELAY_PASSWORD")
-    monkeypatch.setenv("PARTNERS_RELAY_PASSWORD", "s3cret")
+    route = route_to(relay, password_env="SMTP_PASSWORD_PARTNERS")
+    monkeypatch.setenv("SMTP_PASSWORD_PARTNERS", "s3cret")
     assert route.config().password == "s3cret"
-    monkeypatch.delenv("PARTNERS_RELAY_PASSWORD")
-    with pytest.raises(ConfigError, match=r"PARTNERS_RELAY_PASSWORD .* is not set"):
+    monkeypatch.delenv("SMTP_PASSWORD_PARTNERS")
+    with pytest.raises(ConfigError, match=r"SMTP_PASSWORD_PARTNERS .* is not set"):
         route.config()
 
 
 def test_a_send_whose_route_cannot_be_used_pauses_and_says_why(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PARTNERS_RELAY_PASSWORD", raising=False)
+    monkeypatch.delenv("SMTP_PASSWORD_PARTNERS", raising=False)
     send = send_create(issue, [lists["public"]],
-                       smtp_route=route_to(relay, password_env="PARTNERS_RELAY_PASSWORD"))
+                       smtp_route=route_to(relay, password_env="SMTP_PASSWORD_PARTNERS"))
     send_start(send.pk)
     run_all(send)
     send.refresh_from_db()
-    assert send.status == Send.Status.PAUSED and "PARTNERS_RELAY_PASSWORD" in send.status_reason
+    assert send.status == Send.Status.PAUSED and "SMTP_PASSWORD_PARTNERS" in send.status_reason
     assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"pending"}
     assert relay.messages() == []
 

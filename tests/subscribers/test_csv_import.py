@@ -111,6 +111,32 @@ def test_it_honours_an_explicit_encoding(news: MailingList) -> None:
     assert report.created == 2
 
 
+LATIN = ("email,name,organisation\r\n"
+         "jose@example.es,José Müller,Société Générale\r\n"
+         "zoe@example.fr,Zoë Françoise,Crédit Agricole\r\n")
+JAPANESE = "email,name\r\nyamada@example.jp,山田太郎\r\ntanaka@example.jp,田中花子\r\n"
+
+
+@pytest.mark.parametrize(("data", "codec"), [(LATIN, "latin-1"), (LATIN, "cp1252"),
+                                             (JAPANESE, "shift_jis")])
+def test_it_refuses_a_file_that_is_neither_utf8_nor_cp1251_instead_of_garbling_it(
+        news: MailingList, data: str, codec: str) -> None:
+    with pytest.raises(Unreadable, match=r"neither UTF-8 nor Windows-1251.*--encoding"):
+        run(data.encode(codec), news)
+    assert not Subscriber.objects.exists()
+
+
+def test_it_reads_a_latin1_file_when_told_its_encoding(news: MailingList) -> None:
+    run(LATIN.encode("latin-1"), news, encoding="latin-1")
+    assert Subscriber.objects.get(email="jose@example.es").name == "José Müller"
+
+
+def test_a_russian_file_with_some_latin_names_still_reads_as_cp1251(news: MailingList) -> None:
+    data = ("Email;Имя;Организация\r\nj@example.org;John Smith;ООО «Ромашка»\r\n"
+            "a@example.kz;Айгуль Садыкова;Еmail-рассылка ПРООН\r\n").encode("cp1251")
+    assert run(data, news).encoding == "cp1251"
+
+
 def test_it_reads_a_mailchimp_export_with_consent(news: MailingList) -> None:
     report = run(MAILCHIMP, news)
     assert (report.created, report.skipped) == (2, [])

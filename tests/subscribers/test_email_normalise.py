@@ -57,3 +57,19 @@ def test_names_lose_template_braces() -> None:
     from subscribers.services import name_clean
 
     assert name_clean("Aigerim {{ unsubscribe_url }} {% if %}") == "Aigerim unsubscribe_url % if %"
+
+
+@pytest.mark.parametrize("raw", ["{{7*7}}@example.org", "{%debug%}@example.org",
+                                 "${7*7}@example.org", "*|EMAIL|*@example.org", "a%b@example.org",
+                                 "`id`@example.org"])
+def test_it_refuses_a_template_like_local_part_with_the_reason(raw: str) -> None:
+    with pytest.raises(InvalidAddress, match="template syntax"):
+        email_normalise(raw)
+
+
+@pytest.mark.parametrize("mark", ["\u202e", "\u202d", "\u2066", "\u2067", "\u2068", "\u2069",
+                                  "\u200e", "\u200f", "\u061c", "\u202a"])
+def test_names_lose_bidi_overrides_and_marks(mark: str) -> None:
+    from subscribers.services import name_clean
+
+    assert name_clean(f"Bank{mark}gro.live") == "Bankgro.live"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from mailer.issues.models import Issue
+from mailer.sending.approval import approval_threshold
 from mailer.sending.models import Delivery, Send
 from mailer.sending.planning import PlanError, send_create
 from mailer.sending.progress import send_progress
@@ -20,7 +21,7 @@ from mailer.web.access import capability_required
 from mailer.web.forms import AudienceForm, ConfirmForm
 from mailer.web.roles import Cap
 from mailer.web.templatetags.web_extras import status_label
-from mailer.web.wizard import approval_threshold, audience_summary
+from mailer.web.wizard import audience_summary
 from subscribers.segments import SegmentError
 
 S = Send.Status
@@ -164,9 +165,10 @@ def send_control(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 def send_approve(request: HttpRequest, pk: int) -> HttpResponse:
     send = get_object_or_404(Send, pk=pk)
     try:
-        controls.send_approve(send, user=request.user)
+        outcome = controls.send_approve(send, user=request.user)
     except (PlanError, controls.ControlRefused) as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, _("Approved; the send has started."))
+        messages.success(request, _("Approved; it starts at the scheduled time.")
+                         if outcome == S.SCHEDULED else _("Approved; the send has started."))
     return redirect("web:send-detail", pk=send.pk)

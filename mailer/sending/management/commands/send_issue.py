@@ -8,9 +8,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from mailer.issues.models import Issue
+from mailer.sending.approval import AWAITING_APPROVAL, SendRefused, approval_threshold, send_go
 from mailer.sending.management.commands._common import progress_wait, stream_writer
-from mailer.sending.models import Route
-from mailer.sending.planning import PlanError, send_create, send_schedule, send_start
+from mailer.sending.models import Route, Send
+from mailer.sending.planning import PlanError, audience_queryset, send_create
 from subscribers.models import MailingList, Segment
 
 
@@ -25,7 +26,9 @@ def _at(raw: str | None) -> datetime | None:
 
 class Command(BaseCommand):
     help = ("Send an issue to one or more lists. Plans the audience now and queues it "
-            "(or schedules it with --at). Prints the send's id alone on the last line.")
+            "(or schedules it with --at). Above SEND_APPROVAL_THRESHOLD recipients the send "
+            "waits, like one from the staff app, until an Admin approves it on its page. "
+            "Prints the send's id alone on the last line.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("issue", help="issue id or slug")
@@ -62,17 +65,24 @@ class Command(BaseCommand):
         try:
             send = send_create(issue, lists, excluded_lists=excluded, segment=segment,
                                scheduled_at=at, smtp_route=route)
-            if at and at > timezone.now():
-                send_schedule(send.pk)
-                self.stdout.write(f"Send {send.pk} of {issue.slug!r} scheduled for "
-                                  f"{at.isoformat()}; a worker with beat starts it then.")
-            else:
-                result = send_start(send.pk)
-                planned = result.planned if result else 0
-                self.stdout.write(f"Send {send.pk} of {issue.slug!r}: {planned} recipients "
-                                  f"planned and queued.")
-        except PlanError as exc:
+            # The same gate as the staff app and the API: above SEND_APPROVAL_THRESHOLD the
+            # send waits for an Admin's approval on its page (any Admin may give it).
+            outcome = send_go(send, user=None, recipients=audience_queryset(send).count())
+        except (PlanError, SendRefused) as exc:
             raise CommandError(f"{exc}; nothing was sent") from None
+        send.refresh_from_db()
+        if outcome == AWAITING_APPROVAL:
+            self.stdout.write(f"Send {send.pk} of {issue.slug!r} waits for approval: "
+                              f"{approval_recipients(send)} recipients is above "
+                              f"SEND_APPROVAL_THRESHOLD={approval_threshold()}; an Admin approves "
+                              "it on the send's page in the staff app. Nothing was sent yet.")
+            opts["wait"] = False
+        elif outcome == Send.Status.SCHEDULED and at:
+            self.stdout.write(f"Send {send.pk} of {issue.slug!r} scheduled for "
+                              f"{at.isoformat()}; a worker with beat starts it then.")
+        else:
+            self.stdout.write(f"Send {send.pk} of {issue.slug!r}: {send.planned_count} "
+                              "recipients planned and queued.")
         if opts["wait"]:
             p = progress_wait(send.pk, write=stream_writer(self.stderr), tty=self.stderr.isatty(),
                               timeout=opts["timeout"])
@@ -95,3 +105,9 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"no list {', '.join(map(repr, missing))}; nothing was sent")
         return [found[s] for s in slugs]
+
+
+def approval_recipients(send: Send) -> int:
+    from mailer.web.models import SendApproval
+
+    return SendApproval.objects.filter(send=send).values_list("recipient_count", flat=True).get()
