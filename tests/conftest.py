@@ -40,3 +40,15 @@ def on_postgres(settings: object) -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def default_language() -> object:
+    """Each test starts in the default language. The test client runs views in this thread,
+    and LocaleMiddleware leaves the last request's language active, so one test's Russian
+    page would otherwise make the next test's messages Russian."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
