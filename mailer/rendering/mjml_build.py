@@ -19,12 +19,13 @@ from django.utils import dateformat, translation
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup
-from mjml import mjml2html
 
 from mailer.rendering.block_types import Block
 from mailer.rendering.findings import Finding, RenderError
+from mailer.rendering.limits import mjml_limits_check
 from mailer.rendering.merge import MERGE_FIELDS, MergeField
 from mailer.rendering.mjml_structure import mjml_structure_problems
+from mailer.rendering.native import NATIVE, NativeCompilerCrashed
 
 LAYOUT_TEMPLATE = "layout.mjml.j2"
 LAYOUT_SLOTS = ("content", "title", "preheader", "lang", "unsubscribe_url", "preferences_url",
@@ -98,10 +99,20 @@ def layout_mjml(context: Mapping[str, Any], *, env: SandboxedEnvironment,
 
 
 def mjml_to_html(mjml: str, *, template_name: str) -> str:
+    """HTML of ``mjml``, compiled by the native compiler in its helper process after the
+    limits are checked. Raises ``RenderError`` for a refusal, malformed MJML or a crash."""
+    mjml_limits_check(mjml, template_name=template_name)
     try:
-        return str(mjml2html(mjml))
-    except ValueError as exc:
-        where = "; ".join(mjml_structure_problems(mjml)) or "structure could not be located"
+        ok, out = NATIVE.compile(mjml)
+    except NativeCompilerCrashed as exc:
         raise RenderError([Finding(
-            "error", "mjml-malformed",
-            f"{template_name}: the MJML is malformed ({exc}); {where}")]) from None
+            "error", "mjml-crashed",
+            f"{template_name}: the MJML compiler {exc} while rendering this email; nothing "
+            "was rendered or sent, and the service kept running. Simplify the issue (fewer "
+            "nested or repeated HTML tags) or its layout and try again.")]) from None
+    if ok:
+        return out
+    where = "; ".join(mjml_structure_problems(mjml)) or "structure could not be located"
+    raise RenderError([Finding(
+        "error", "mjml-malformed",
+        f"{template_name}: the MJML is malformed ({out}); {where}")])
