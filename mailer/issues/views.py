@@ -11,6 +11,7 @@ from mailer.issues.models import Issue, IssueVariant
 from mailer.issues.services import preview_values, variant_compiled
 from mailer.rendering import RenderError
 from mailer.sending.models import Send
+from mailer.web.csp import email_document
 
 ARCHIVED_SEND_STATUSES = (Send.Status.DONE, Send.Status.SENDING)
 
@@ -59,7 +60,7 @@ def issue_preview_frame(request: HttpRequest, issue_id: int, language: str) -> H
     if request.GET.get("format") == "text":
         return HttpResponse(compiled.text.render(values, escape_html=False),
                             content_type="text/plain; charset=utf-8")
-    return HttpResponse(compiled.html.render(values, escape_html=True))
+    return email_document(compiled.html.render(values, escape_html=True))
 
 
 def _sent_issues() -> list[Issue]:
@@ -82,4 +83,4 @@ def archive_issue(request: HttpRequest, slug: str, language: str) -> HttpRespons
         compiled = variant_compiled(_variant(issue, language))
     except RenderError:
         raise Http404("this issue cannot be shown") from None
-    return HttpResponse(compiled.html.render(preview_values(issue, language), escape_html=True))
+    return email_document(compiled.html.render(preview_values(issue, language), escape_html=True))
