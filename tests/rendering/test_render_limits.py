@@ -95,8 +95,9 @@ def test_a_crash_of_the_native_helper_is_a_refusal_and_the_next_compile_works():
     try:
         ok, html = real.compile("<mjml><mj-body></mj-body></mjml>")
         assert ok and "<html" in html
-        real._helper().send_signal(signal.SIGSEGV)  # the helper dies between compiles
-        real._helper().wait()
+        helper = real._helper()
+        helper.send_signal(signal.SIGSEGV)  # the helper dies between compiles
+        helper.wait()
         ok, html = real.compile("<mjml><mj-body></mj-body></mjml>")
         assert ok and "<html" in html
     finally:
