@@ -65,3 +65,22 @@ def test_the_mailbox_is_staff_only_when_not_public(sink: SinkServer, client: Cli
     settings.SINK_PAGES_PUBLIC = False
     response = client.get("/sink/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_debug_alone_does_not_open_the_mailbox() -> None:
+    """Issue 10 (low): with DEBUG=1 the mailbox was public unless someone closed it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SINK_PAGES_PUBLIC"}
+    probe = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'mailer.settings'; "
+             "django.setup(); from django.conf import settings; "
+             "print(settings.DEBUG, settings.SINK_PAGES_PUBLIC)")
+    root = Path(__file__).resolve().parents[2]
+    opened = subprocess.run([sys.executable, "-c", probe], cwd=root, text=True, capture_output=True,
+                            env={**env, "DEBUG": "1"}, check=True).stdout.split()
+    assert opened == ["True", "False"]
+    demo = subprocess.run([sys.executable, "-c", probe], cwd=root, text=True, capture_output=True,
+                          env={**env, "DEBUG": "1", "SINK_PAGES_PUBLIC": "1"}, check=True)
+    assert demo.stdout.split() == ["True", "True"]
