@@ -54,8 +54,11 @@ DANGER_SCHEME = re.compile(r"(javascript|vbscript|data):", re.I)
 
 
 def _clean(fragment: str, tags: set[str], attributes: dict[str, set[str]]) -> str:
+    # Elements whose content is code go with their content; <style> belongs in the head.
+    dropped = {"script", "noscript", "template", "iframe", "object"} | (
+        {"style"} if "style" not in tags else set())
     return nh3.clean(fragment, tags=tags, attributes=attributes, url_schemes=URL_SCHEMES,
-                     link_rel=None, strip_comments=False, clean_content_tags={"script"})
+                     link_rel=None, strip_comments=False, clean_content_tags=dropped)
 
 
 def _dangerous(html: str) -> bool:
@@ -86,7 +89,8 @@ def html_sanitise(html: str, *, template_name: str) -> tuple[str, list[Finding]]
     head = _clean(m["head"], HEAD_TAGS, HEAD_ATTRIBUTES)
     body = _clean(m["body"], BODY_TAGS, BODY_ATTRIBUTES)
     findings = []
-    if _dangerous(_without_conditional_comments(m["head"] + m["body"])):
+    changed = (head, body) != (m["head"], m["body"])
+    if changed and _dangerous(_without_conditional_comments(m["head"] + m["body"])):
         findings.append(Finding(
             "warning", "html-removed",
             f"{template_name}: scripts, event handlers or unsafe links in the compiled HTML "

@@ -4,8 +4,10 @@ handler or dangerous URL scheme (issue 10, item 4)."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from mailer.rendering import compile_issue, parse_issue
+from mailer.rendering import RenderError, compile_issue, parse_issue
 from mailer.rendering.html_safety import html_sanitise
 from mailer.rendering.layouts import layout_validate
 from tests.rendering.conftest import CONTEXT, ROOT, SEED, Elements, issue, render
@@ -86,3 +88,24 @@ def test_a_document_without_the_mjml_frame_is_refused():
     _html, findings = html_sanitise('<html onload="x()"><head></head><body></body></html>',
                                     template_name="odd")
     assert [f.code for f in findings] == ["html-unsafe"] and findings[0].level == "error"
+
+
+LAYOUT_PIECES = ["<!-->", "<!--", "-->", "<script>", "</script>", "alert(1)", "<img src=\"https://e.org/x.png\" alt=\"\" onerror=\"x()\" />",
+                 '<a href="java&#x09;script:x()">a</a>', '<a href="&#106;avascript:x()">b</a>',
+                 "<![CDATA[", "]]>", "<style>", "</style>", "<b>", "</b>", "{{ ('<' ~ 'script>')|safe }}",
+                 "{{ ('<a href=\"javas' ~ 'cript:x()\">c</a>')|safe }}", "<svg onload=x()>", "&lt;", "x"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(LAYOUT_PIECES), min_size=1, max_size=8))
+def test_any_layout_compiles_to_inert_html_or_is_refused(pieces):
+    layout = PLAIN.replace(FOOTER, FOOTER + "".join(pieces), 1)
+    try:
+        html = _compiled_html(layout)
+    except RenderError as exc:
+        assert exc.findings and all(f.message for f in exc.findings)
+        return
+    _assert_inert(html)
+    # Sanitising again changes nothing: html5ever, parsing as a browser does, finds
+    # nothing left to remove.
+    assert html_sanitise(html, template_name="again") == (html, [])
