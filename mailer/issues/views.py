@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -68,11 +68,13 @@ def issue_preview_frame(request: HttpRequest, issue_id: int, language: str) -> H
 
 
 def _public_sends() -> QuerySet[Send]:
-    """Sends that make an issue public: started or done, to at least one public list.
-    An issue sent only to private lists stays out of the archive (issue 10); its
-    recipients open it with the key in their "View in browser" link."""
-    return Send.objects.filter(status__in=ARCHIVED_SEND_STATUSES,
-                               lists__visibility=MailingList.Visibility.PUBLIC)
+    """Sends that make an issue public: started or done, to at least one public list or
+    of an issue marked public in the archive. An issue sent only to private lists stays
+    out of the archive (issue 10); its recipients open it with the key in their "View in
+    browser" link."""
+    return Send.objects.filter(Q(lists__visibility=MailingList.Visibility.PUBLIC)
+                               | Q(issue__archive_public=True),
+                               status__in=ARCHIVED_SEND_STATUSES)
 
 
 def _sent_issues() -> list[Issue]:

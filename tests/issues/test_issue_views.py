@@ -131,3 +131,17 @@ def test_the_key_opens_nothing_before_the_issue_is_sent(client, seed_issue, sett
 
     link = web_version_url(seed_issue, "en").removeprefix(settings.SITE_URL)
     assert client.get(link).status_code == 404
+
+
+def test_an_issue_marked_public_appears_even_if_sent_only_to_a_private_list(client, seed_issue):
+    sent(seed_issue, visibility="private")
+    Issue.objects.filter(pk=seed_issue.pk).update(archive_public=True)
+    assert seed_issue.title in client.get("/archive/").content.decode()
+    assert client.get(f"/archive/{seed_issue.slug}/en/").status_code == 200
+
+
+def test_an_issue_marked_public_stays_hidden_until_sent(client, seed_issue):
+    Issue.objects.filter(pk=seed_issue.pk).update(archive_public=True)
+    Send.objects.create(issue=seed_issue, status=Send.Status.DRAFT)
+    assert seed_issue.title not in client.get("/archive/").content.decode()
+    assert client.get(f"/archive/{seed_issue.slug}/en/").status_code == 404
