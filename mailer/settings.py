@@ -105,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "mailer.web.csp.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "mailer.urls"
@@ -218,8 +219,9 @@ DKIM_DOMAIN = env_str("DKIM_DOMAIN", MAIL_DOMAIN)
 SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
 SOFT_BOUNCE_WINDOW_DAYS = env_int("SOFT_BOUNCE_WINDOW_DAYS", 30, minimum=1)
 SINK_DIR = Path(env_str("SINK_DIR", str(VAR_DIR / "sink")))
-# The sink mailbox page is open to anyone in development (it holds only demo mail).
-SINK_PAGES_PUBLIC = env_bool("SINK_PAGES_PUBLIC", DEBUG)
+# The sink mailbox needs a staff login unless opened on purpose (issue 10: DEBUG=1 alone
+# left it public); scripts/demo.sh opens it for the demo.
+SINK_PAGES_PUBLIC = env_bool("SINK_PAGES_PUBLIC", False)
 
 # --- Celery -----------------------------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"

@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh test
+# The demo's mailbox pages (/sink/) are open without a login; nowhere else by default.
+export SINK_PAGES_PUBLIC="${SINK_PAGES_PUBLIC:-1}"
 exec .venv/bin/newsletter demo "$@"

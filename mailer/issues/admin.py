@@ -54,7 +54,7 @@ class IssueVariantInline(admin.StackedInline):
 
 @admin.register(Issue)
 class IssueAdmin(admin.ModelAdmin):
-    list_display = ["title", "number", "date", "default_language", "status"]
+    list_display = ["title", "number", "date", "default_language", "status", "archive_public"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [IssueVariantInline]

@@ -21,6 +21,10 @@ class Issue(models.Model):
     default_language = models.CharField(_("default language"), max_length=8, default="en")
     status = models.CharField(_("status"), max_length=16, choices=Status.choices,
                               default=Status.DRAFT)
+    archive_public = models.BooleanField(
+        _("public in the archive"), default=False,
+        help_text=_("Show this issue in the public archive once sent, even if it went only "
+                    "to private lists. Issues sent to a public list are shown anyway."))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

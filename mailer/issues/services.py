@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -133,9 +134,22 @@ def layout_for(parsed: ParsedIssue) -> tuple[str | None, str]:
     return layout.source, f"layout {layout.name!r}"
 
 
+WEB_VERSION_SALT = "mailer.issues.web-version"
+
+
+def web_version_key(slug: str, language: str) -> str:
+    """The key that opens the web version of an issue not shown in the public archive
+    (sent only to private lists): every recipient's "View in browser" link carries it."""
+    return signing.Signer(salt=WEB_VERSION_SALT).signature(f"{slug}/{language}")
+
+
+def web_version_link(slug: str, language: str) -> str:
+    """The web version's URL; sends, test sends and previews all use exactly this one."""
+    return f"{settings.SITE_URL}/archive/{slug}/{language}/?k={web_version_key(slug, language)}"
+
+
 def web_version_url(issue: Issue, language: str) -> str:
-    """The public web version; the sending code uses exactly this URL as ``web_url``."""
-    return f"{settings.SITE_URL}/archive/{issue.slug}/{language}/"
+    return web_version_link(issue.slug, language)
 
 
 def preview_values(issue: Issue, language: str) -> dict[str, str]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from mailer.issues.models import Issue, IssueVariant
-from mailer.issues.services import preview_values, variant_compiled
+from mailer.issues.services import preview_values, variant_compiled, web_version_key
 from mailer.rendering import RenderError
 from mailer.sending.models import Send
+from mailer.web.csp import email_document
+from subscribers.models import MailingList
 
 ARCHIVED_SEND_STATUSES = (Send.Status.DONE, Send.Status.SENDING)
 
@@ -59,12 +64,32 @@ def issue_preview_frame(request: HttpRequest, issue_id: int, language: str) -> H
     if request.GET.get("format") == "text":
         return HttpResponse(compiled.text.render(values, escape_html=False),
                             content_type="text/plain; charset=utf-8")
-    return HttpResponse(compiled.html.render(values, escape_html=True))
+    return email_document(compiled.html.render(values, escape_html=True))
+
+
+def _public_sends() -> QuerySet[Send]:
+    """Sends that make an issue public: started or done, to at least one public list or
+    of an issue marked public in the archive. An issue sent only to private lists stays
+    out of the archive (issue 10); its recipients open it with the key in their "View in
+    browser" link."""
+    return Send.objects.filter(Q(lists__visibility=MailingList.Visibility.PUBLIC)
+                               | Q(issue__archive_public=True),
+                               status__in=ARCHIVED_SEND_STATUSES)
 
 
 def _sent_issues() -> list[Issue]:
-    return list(Issue.objects.filter(sends__status__in=ARCHIVED_SEND_STATUSES)
+    return list(Issue.objects.filter(sends__in=_public_sends())
                 .distinct().prefetch_related("variants").order_by("-date", "-id"))
+
+
+def _may_read(request: HttpRequest, issue: Issue, language: str) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True  # staff may look before sending
+    if _public_sends().filter(issue=issue).exists():
+        return True
+    key = request.GET.get("k", "")
+    return bool(key) and secrets.compare_digest(key, web_version_key(issue.slug, language)) \
+        and issue.sends.filter(status__in=ARCHIVED_SEND_STATUSES).exists()
 
 
 def archive_index(request: HttpRequest) -> HttpResponse:
@@ -72,14 +97,13 @@ def archive_index(request: HttpRequest) -> HttpResponse:
 
 
 def archive_issue(request: HttpRequest, slug: str, language: str) -> HttpResponse:
-    """The public web version of one variant: only once the issue has been sent
-    (staff may look earlier)."""
+    """The web version of one variant: for anyone once sent to a public list, for its
+    recipients (the key in their link) once sent at all, for staff always."""
     issue = get_object_or_404(Issue, slug=slug)
-    sent = issue.sends.filter(status__in=ARCHIVED_SEND_STATUSES).exists()
-    if not sent and not (request.user.is_authenticated and request.user.is_staff):
-        raise Http404("this issue has not been sent")
+    if not _may_read(request, issue, language):
+        raise Http404("this issue has not been published")
     try:
         compiled = variant_compiled(_variant(issue, language))
     except RenderError:
         raise Http404("this issue cannot be shown") from None
-    return HttpResponse(compiled.html.render(preview_values(issue, language), escape_html=True))
+    return email_document(compiled.html.render(preview_values(issue, language), escape_html=True))

@@ -21,6 +21,8 @@ from mailer.rendering.block_types import Block, Paragraph, Prose
 from mailer.rendering.blocks import BlockBuilder
 from mailer.rendering.checks import dedupe, html_findings, template_syntax_findings
 from mailer.rendering.findings import Finding, RenderError, errors_in
+from mailer.rendering.html_safety import html_sanitise
+from mailer.rendering.limits import source_size_check
 from mailer.rendering.merge import MERGE_FIELDS, MergeField, MergeShield, MergeTemplate
 from mailer.rendering.mjml_build import (
     blocks_mjml,
@@ -85,7 +87,9 @@ def _front_matter_error(message: str) -> RenderError:
 
 
 def parse_issue(source: str) -> ParsedIssue:
-    """Split front matter from the body. Raises ``RenderError`` on bad front matter."""
+    """Split front matter from the body. Raises ``RenderError`` on bad front matter or a
+    source larger than ``limits.MAX_SOURCE_BYTES`` (refused before any parsing)."""
+    source_size_check(source)
     source = source.replace("\r\n", "\n")
     meta: dict[str, Any] = {}
     body, first_line = source, 1
@@ -180,7 +184,10 @@ def compile_issue(parsed: ParsedIssue, *, language: str, context: ChromeContext,
         text = shield.restore(document_text(
             masthead=[protected["title"], values["issue_label"]],
             blocks=blocks, footer=_text_footer(context)))
-    html = mjml_to_html(mjml, template_name=layout_name if layout else "layout.mjml.j2")
+    template_name = layout_name if layout else "layout.mjml.j2"
+    html, unsafe = html_sanitise(mjml_to_html(mjml, template_name=template_name),
+                                 template_name=template_name)
+    findings += unsafe
     findings += html_findings(html, language=language, site_url=context.site_url)
     findings += template_syntax_findings(html, part="HTML")
     findings += template_syntax_findings(text, part="text")

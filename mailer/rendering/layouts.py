@@ -6,12 +6,18 @@ from jinja2 import TemplateSyntaxError, meta
 
 from mailer.rendering.core import sample_layout_mjml
 from mailer.rendering.findings import Finding, RenderError
+from mailer.rendering.html_safety import html_sanitise
+from mailer.rendering.limits import source_size_check
 from mailer.rendering.mjml_build import LAYOUT_SLOTS, email_environment, mjml_to_html
 from mailer.rendering.mjml_structure import mjml_structure
 
 
 def layout_validate(source: str, *, name: str) -> list[Finding]:
     """Every reason ``source`` cannot be used as a layout; an empty list means usable."""
+    try:
+        source_size_check(source, what=name)
+    except RenderError as exc:
+        return exc.findings
     env = email_environment()
     try:
         ast = env.parse(source)
@@ -27,7 +33,9 @@ def layout_validate(source: str, *, name: str) -> list[Finding]:
     if findings:
         return findings
     try:
-        mjml_to_html(sample_layout_mjml(source, name=name), template_name=name)
+        html = mjml_to_html(sample_layout_mjml(source, name=name), template_name=name)
     except RenderError as exc:
         return exc.findings
-    return []
+    # What the final sanitiser would remove is refused here, where staff can fix it.
+    _html, unsafe = html_sanitise(html, template_name=name)
+    return [Finding("error", f.code, f.message) for f in unsafe]

@@ -19,12 +19,14 @@ from django.utils import dateformat, translation
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 from markupsafe import Markup
-from mjml import mjml2html
 
 from mailer.rendering.block_types import Block
 from mailer.rendering.findings import Finding, RenderError
+from mailer.rendering.limits import mjml_limits_check
 from mailer.rendering.merge import MERGE_FIELDS, MergeField
 from mailer.rendering.mjml_structure import mjml_structure_problems
+from mailer.rendering.native import NATIVE, NativeCompilerCrashed
+from mailer.rendering.sandbox import BoundedEnvironment, bounded_render
 
 LAYOUT_TEMPLATE = "layout.mjml.j2"
 LAYOUT_SLOTS = ("content", "title", "preheader", "lang", "unsubscribe_url", "preferences_url",
@@ -37,7 +39,7 @@ def _gettext(message: str) -> str:
 
 @functools.cache
 def email_environment(template_dir: Path | None = None) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+    env = BoundedEnvironment(
         loader=FileSystemLoader(str(template_dir or settings.EMAIL_TEMPLATES_DIR)),
         autoescape=True,
         undefined=StrictUndefined,
@@ -68,7 +70,7 @@ def blocks_mjml(blocks: list[Block], *, env: SandboxedEnvironment,
     parts = []
     for block in blocks:
         template = env.get_template(f"blocks/{block.kind}.mjml.j2")
-        parts.append(template.render({**context, "block": block}))
+        parts.append(bounded_render(template.render, {**context, "block": block}))
     return Markup("\n".join(parts))  # noqa: S704 - output of autoescaped templates
 
 
@@ -77,8 +79,8 @@ def layout_mjml(context: Mapping[str, Any], *, env: SandboxedEnvironment,
     """The whole MJML document: the default layout, or staff-uploaded ``layout`` source."""
     try:
         if layout is None:
-            return env.get_template(LAYOUT_TEMPLATE).render(context)
-        return env.from_string(layout).render(context)
+            return bounded_render(env.get_template(LAYOUT_TEMPLATE).render, context)
+        return bounded_render(env.from_string(layout).render, context)
     except TemplateSyntaxError as exc:
         raise RenderError([Finding(
             "error", "template-syntax",
@@ -87,8 +89,9 @@ def layout_mjml(context: Mapping[str, Any], *, env: SandboxedEnvironment,
     except SecurityError as exc:
         raise RenderError([Finding(
             "error", "template-unsafe",
-            f"{layout_name if layout is not None else LAYOUT_TEMPLATE}: {exc}; templates may "
-            "only print the values the renderer provides")]) from None
+            f"{layout_name if layout is not None else LAYOUT_TEMPLATE}: {exc}. Nothing was "
+            "rendered; templates may only print the values the renderer provides, with short "
+            "loops.")]) from None
     except TemplateError as exc:
         name = layout_name if layout is not None else LAYOUT_TEMPLATE
         raise RenderError([Finding(
@@ -98,10 +101,20 @@ def layout_mjml(context: Mapping[str, Any], *, env: SandboxedEnvironment,
 
 
 def mjml_to_html(mjml: str, *, template_name: str) -> str:
+    """HTML of ``mjml``, compiled by the native compiler in its helper process after the
+    limits are checked. Raises ``RenderError`` for a refusal, malformed MJML or a crash."""
+    mjml_limits_check(mjml, template_name=template_name)
     try:
-        return str(mjml2html(mjml))
-    except ValueError as exc:
-        where = "; ".join(mjml_structure_problems(mjml)) or "structure could not be located"
+        ok, out = NATIVE.compile(mjml)
+    except NativeCompilerCrashed as exc:
         raise RenderError([Finding(
-            "error", "mjml-malformed",
-            f"{template_name}: the MJML is malformed ({exc}); {where}")]) from None
+            "error", "mjml-crashed",
+            f"{template_name}: the MJML compiler {exc} while rendering this email; nothing "
+            "was rendered or sent, and the service kept running. Simplify the issue (fewer "
+            "nested or repeated HTML tags) or its layout and try again.")]) from None
+    if ok:
+        return out
+    where = "; ".join(mjml_structure_problems(mjml)) or "structure could not be located"
+    raise RenderError([Finding(
+        "error", "mjml-malformed",
+        f"{template_name}: the MJML is malformed ({out}); {where}")])

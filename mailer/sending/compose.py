@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.conf import settings
 
 from mailer.issues.models import IssueVariant
-from mailer.issues.services import variant_compiled
+from mailer.issues.services import variant_compiled, web_version_link
 from mailer.sending.mime import BuiltMessage, MessageTemplate, Recipient
 from mailer.sending.models import Send
 from subscribers.models import MailingList
@@ -30,7 +30,7 @@ def preferences_url(subscriber_id: int) -> str:
 
 
 def web_url(issue_slug: str, language: str) -> str:
-    return f"{settings.SITE_URL}/archive/{issue_slug}/{language}/"
+    return web_version_link(issue_slug, language)
 
 
 def _plain(value: str) -> str:

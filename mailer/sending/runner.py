@@ -20,8 +20,9 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from mailer.env import ConfigError
+from mailer.rendering import RenderError
 from mailer.sending import delivery as ledger
-from mailer.sending.compose import MessageFactory
+from mailer.sending.compose import MessageFactory, variants_warm
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import audience_queryset
 from mailer.sending.ratelimit import rate_limit_wait
@@ -77,9 +78,22 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         send_transition(send_id, Send.Status.PAUSED, reason=f"paused: {exc}")
         report.stopped = str(exc)
         return report
+    factory = MessageFactory(send)
+    try:
+        # Compiled before any row is claimed: an issue that cannot be rendered (a refused
+        # or crashed native compile, issue 10) pauses the send instead of failing every
+        # batch again on redelivery.
+        variants_warm(factory, Delivery.objects.filter(
+            send_id=send_id, pk__range=(low_id, high_id)).values_list("variant_id", flat=True)
+            .distinct())
+    except RenderError as exc:
+        send_transition(send_id, Send.Status.PAUSED,
+                        reason=f"paused: the issue cannot be rendered: {exc}; nobody was "
+                               "mailed by this batch. Fix the issue, then resume.")
+        report.stopped = str(exc)
+        return report
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
     owner = lease_owner_new()
-    factory = MessageFactory(send)
     session = SmtpSession(route.config)
     try:
         with ledger.outcome_commits_relaxed():

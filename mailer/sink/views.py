@@ -1,7 +1,7 @@
 """The demo's mailbox: every message the local SMTP sink received, shown as delivered.
 
-Open to anyone while SINK_PAGES_PUBLIC is on (default: DEBUG) (the embedded sink only ever holds demo mail),
-staff-only otherwise.
+Staff-only unless SINK_PAGES_PUBLIC=1 is set on purpose (the demo script sets it: its
+embedded sink only ever holds demo mail); DEBUG alone no longer opens it (issue 10).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from mailer.issues.services import chrome_context
+from mailer.issues.services import chrome_context, layout_for
 from mailer.rendering import Finding, RenderError, compile_issue, parse_issue
 from mailer.rendering.core import FRONT_MATTER
 
@@ -89,7 +89,10 @@ class Preview:
 def preview_render(source: str, *, language: str, email: str = "") -> Preview:
     """Compile ``source`` (not saved) for ``language``; errors come back as findings."""
     try:
-        compiled = compile_issue(parse_issue(source), language=language, context=chrome_context())
+        parsed = parse_issue(source)
+        layout, layout_name = layout_for(parsed)  # the preview shows the layout a send uses
+        compiled = compile_issue(parsed, language=language, context=chrome_context(),
+                                 layout=layout, layout_name=layout_name)
     except RenderError as exc:
         return Preview(findings=exc.findings, ok=False)
     values = sample_values(email)

@@ -13,7 +13,7 @@ from email.utils import parseaddr
 from django.conf import settings
 
 from mailer.issues.models import IssueVariant
-from mailer.issues.services import variant_compiled
+from mailer.issues.services import variant_compiled, web_version_link
 from mailer.sending.mime import MessageTemplate, Recipient
 from mailer.sending.smtp import DeliveryError, SmtpSession
 
@@ -46,7 +46,7 @@ def variant_test_send(variant: IssueVariant, addresses: list[str], *,
                       "name": sender_name, "email": address, "organisation": "",
                       "unsubscribe_url": f"{site}/#test-unsubscribe",
                       "preferences_url": f"{site}/#test-preferences",
-                      "web_url": f"{site}/archive/{variant.issue.slug}/{variant.language}/"}
+                      "web_url": web_version_link(variant.issue.slug, variant.language)}
             try:
                 session.deliver(envelope_from, address, template.build(rcpt, values).data)
             except DeliveryError as exc:

@@ -88,3 +88,22 @@ def test_the_mailbox_is_paginated_newest_first(sink: SinkServer, client: Client)
     assert "Mail 54" in first and "Mail 5<" in first and "Mail 4<" not in first
     assert "Mail 4<" in second and "Mail 0<" in second and "Mail 54" not in second
     assert "Page 1 of 2" in first
+
+
+def test_debug_alone_does_not_open_the_mailbox() -> None:
+    """Issue 10 (low): with DEBUG=1 the mailbox was public unless someone closed it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SINK_PAGES_PUBLIC"}
+    probe = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'mailer.settings'; "
+             "django.setup(); from django.conf import settings; "
+             "print(settings.DEBUG, settings.SINK_PAGES_PUBLIC)")
+    root = Path(__file__).resolve().parents[2]
+    opened = subprocess.run([sys.executable, "-c", probe], cwd=root, text=True, capture_output=True,
+                            env={**env, "DEBUG": "1"}, check=True).stdout.split()
+    assert opened == ["True", "False"]
+    demo = subprocess.run([sys.executable, "-c", probe], cwd=root, text=True, capture_output=True,
+                          env={**env, "DEBUG": "1", "SINK_PAGES_PUBLIC": "1"}, check=True)
+    assert demo.stdout.split() == ["True", "True"]

@@ -71,3 +71,19 @@ def test_a_layout_stored_without_the_form_is_still_checked_before_use():
     variant = issue_import(ISSUE, filename="layout-test.md").variant
     with pytest.raises(RenderError, match=r"<script> .* is not an allowed tag"):
         variant_compiled(variant)
+
+
+def test_the_editor_and_api_previews_use_the_issues_layout():
+    """Issue 10 (low): previews compiled with the default layout, not the one the send uses."""
+    from mailer.web.editor import preview_render
+
+    _form(PLAIN).save()
+    preview = preview_render(ISSUE, language="en")
+    assert preview.ok and "Georgia" in preview.html
+
+
+def test_a_preview_of_an_issue_naming_a_missing_layout_says_so():
+    from mailer.web.editor import preview_render
+
+    preview = preview_render(ISSUE, language="en")
+    assert not preview.ok and "'plain' is not an active layout" in preview.findings[0].message

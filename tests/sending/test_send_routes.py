@@ -144,3 +144,20 @@ def test_send_issue_names_the_active_routes_when_the_route_is_unknown(
         call_command("send_issue", str(issue.pk), "--list", "public", "--route", "bulk",
                      stdout=io.StringIO())
     assert not Send.objects.exists()
+
+
+def test_a_send_of_an_issue_that_cannot_be_rendered_pauses_and_says_why(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        relay: SinkServer) -> None:
+    """Issue 10: a refused (formerly crashing) native compile pauses the send with the
+    reason instead of failing each redelivered batch again."""
+    send = send_create(issue, [lists["public"]], smtp_route=route_to(relay))
+    send_start(send.pk)
+    issue.variants.update(source_markdown="---\ntitle: x\n---\n" + "<b>" * 9200 + "x",
+                          revision=99)
+    run_all(send)
+    send.refresh_from_db()
+    assert send.status == Send.Status.PAUSED
+    assert "cannot be rendered" in send.status_reason and "the limit is 100" in send.status_reason
+    assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"pending"}
+    assert relay.messages() == []
