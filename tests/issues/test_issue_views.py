@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.django_db]
 
 def sent(issue: Issue, status: str = Send.Status.DONE, *, visibility: str = "public") -> Send:
     """A send of ``issue`` to one list of the given visibility."""
-    send = Send.objects.create(issue=issue, status=status)
+    send = Send.objects.create(issue=issue, status=Send.Status.DRAFT)  # lists lock once it leaves draft
     send.lists.add(MailingList.objects.create(slug=f"list-{send.pk}", name="List",
                                               visibility=visibility))
+    Send.objects.filter(pk=send.pk).update(status=status)
+    send.refresh_from_db()
     return send
 
 
