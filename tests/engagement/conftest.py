@@ -1,0 +1,45 @@
+"""Engagement tests reuse the send pipeline's fixtures: the seed issue, lists, the SMTP
+sink, the STANDARDS checks and a real Celery worker on the test's Redis db."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import urlsplit
+
+from tests.sending.conftest import (  # noqa: F401 - fixtures, registered by import
+    broker,
+    issue,
+    lists,
+    send_queue_name,
+    send_redis_url,
+    send_settings,
+    sink,
+    standards,
+    worker_env,
+    worker_factory,
+)
+
+BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0")
+SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel link protection)"
+SITE = "https://news.example.org"
+
+
+def http_request(live_url: str, site_url: str, method: str = "GET",
+                 agent: str = BROWSER) -> tuple[int, str | None]:
+    """Send ``site_url`` (an address from an email) to the live server instead of the
+    site; (status, Location header). Redirects are not followed."""
+    target = urlsplit(live_url)
+    path = site_url.removeprefix(SITE)
+    conn = http.client.HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=10)
+    try:
+        conn.request(method, path, headers={"User-Agent": agent})
+        response = conn.getresponse()
+        response.read()
+        return response.status, response.getheader("Location")
+    finally:
+        conn.close()
+
+
+PIXEL_URL = re.compile(r'src="(https://[^"]+/t/o/[^"]+\.gif)"')
+CLICK_URL = re.compile(r'href="(https://[^"]+/t/c/[^"]+/)"')
