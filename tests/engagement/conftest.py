@@ -7,7 +7,12 @@ import http.client
 import re
 from urllib.parse import urlsplit
 
+import pytest
+
+from mailer.issues.models import Issue
+from mailer.issues.services import issue_import
 from tests.sending.conftest import (  # noqa: F401 - fixtures, registered by import
+    FIXTURE_ISSUE,
     broker,
     issue,
     lists,
@@ -43,3 +48,13 @@ def http_request(live_url: str, site_url: str, method: str = "GET",
 
 PIXEL_URL = re.compile(r'src="(https://[^"]+/t/o/[^"]+\.gif)"')
 CLICK_URL = re.compile(r'href="(https://[^"]+/t/c/[^"]+/)"')
+
+
+@pytest.fixture
+def linked_issue(db: None) -> Issue:
+    """The seed issue (which has one web link) with three more links at its end."""
+    source = FIXTURE_ISSUE.read_text(encoding="utf-8") + (
+        "\n\nRead more: [reports](https://www.iom.int/reports), "
+        "[data](https://dtm.iom.int/?region=ca&lang=en) and "
+        "[jobs](https://www.iom.int/jobs).\n")
+    return issue_import(source, language="en", slug="issue-links").issue
