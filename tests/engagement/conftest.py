@@ -3,14 +3,21 @@ sink, the STANDARDS checks and a real Celery worker on the test's Redis db."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.client
 import re
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
 
 from mailer.issues.models import Issue
 from mailer.issues.services import issue_import
+from mailer.sending.compose import MessageFactory
+from mailer.sending.models import Delivery, Send
+from mailer.sending.planning import send_create, send_plan
+from subscribers.models import MailingList, Subscriber
 from tests.sending.conftest import (  # noqa: F401 - fixtures, registered by import
     FIXTURE_ISSUE,
     broker,
@@ -23,6 +30,11 @@ from tests.sending.conftest import (  # noqa: F401 - fixtures, registered by imp
     standards,
     worker_env,
     worker_factory,
+)
+from tests.web.personas import (  # noqa: F401 - fixtures, registered by import
+    fast_password_hashing,
+    viewer_client,
+    viewer_user,
 )
 
 BROWSER = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0")
@@ -58,3 +70,36 @@ def linked_issue(db: None) -> Issue:
         "[data](https://dtm.iom.int/?region=ca&lang=en) and "
         "[jobs](https://www.iom.int/jobs).\n")
     return issue_import(source, language="en", slug="issue-links").issue
+
+
+PIXEL = re.compile(r'src="https://news\.example\.org(/t/o/[^"]+)"')
+CLICK = re.compile(r'href="https://news\.example\.org(/t/c/[^"]+)"')
+
+
+def planned(of: Issue, to: list[MailingList]) -> Send:
+    send = send_create(of, to)
+    send_plan(send)
+    send.refresh_from_db()
+    return send
+
+
+def built(send: Send, person: Subscriber) -> EmailMessage:
+    d = Delivery.objects.get(send=send, subscriber=person)
+    factory = MessageFactory(send)
+    rcpt = factory.recipient(d.pk, person.pk, d.email, person.name, "", d.mailing_list_id)
+    msg = email.message_from_bytes(factory.build(d.variant_id, rcpt).data,
+                                   policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def part(msg: EmailMessage, subtype: str) -> str:
+    body = msg.get_body(preferencelist=(subtype,))
+    assert body is not None
+    return str(body.get_content())  # type: ignore[attr-defined]
+
+
+def paths(msg: EmailMessage) -> tuple[str, list[str]]:
+    html = part(msg, "html")
+    (pixel,) = PIXEL.findall(html)
+    return pixel, [c.replace("&amp;", "&") for c in CLICK.findall(html)]

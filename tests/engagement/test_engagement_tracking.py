@@ -3,11 +3,7 @@ client against the real database; the worker path is in test_engagement_acceptan
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -18,46 +14,12 @@ from mailer.engagement.models import Actor, Event, Hit, TrackedLink
 from mailer.engagement.report import send_engagement
 from mailer.engagement.tokens import tracking_token
 from mailer.issues.models import Issue
-from mailer.sending.compose import MessageFactory
-from mailer.sending.models import Delivery, Send
-from mailer.sending.planning import send_create, send_plan
+from mailer.sending.models import Delivery
 from subscribers.models import MailingList, Subscriber
-from tests.engagement.conftest import BROWSER, SITE
+from tests.engagement.conftest import BROWSER, SITE, built, part, paths, planned
 from tests.sending.conftest import subscribe, subscriber_make
 
 pytestmark = pytest.mark.django_db
-
-PIXEL = re.compile(r'src="https://news\.example\.org(/t/o/[^"]+)"')
-CLICK = re.compile(r'href="https://news\.example\.org(/t/c/[^"]+)"')
-
-
-def planned(issue: Issue, lists: list[MailingList]) -> Send:
-    send = send_create(issue, lists)
-    send_plan(send)
-    send.refresh_from_db()
-    return send
-
-
-def built(send: Send, person: Subscriber) -> EmailMessage:
-    d = Delivery.objects.get(send=send, subscriber=person)
-    factory = MessageFactory(send)
-    rcpt = factory.recipient(d.pk, person.pk, d.email, person.name, "", d.mailing_list_id)
-    msg = email.message_from_bytes(factory.build(d.variant_id, rcpt).data,
-                                   policy=email.policy.default)
-    assert isinstance(msg, EmailMessage)
-    return msg
-
-
-def part(msg: EmailMessage, subtype: str) -> str:
-    body = msg.get_body(preferencelist=(subtype,))
-    assert body is not None
-    return str(body.get_content())  # type: ignore[attr-defined]
-
-
-def paths(msg: EmailMessage) -> tuple[str, list[str]]:
-    html = part(msg, "html")
-    (pixel,) = PIXEL.findall(html)
-    return pixel, [c.replace("&amp;", "&") for c in CLICK.findall(html)]
 
 
 @pytest.fixture
