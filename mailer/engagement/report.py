@@ -183,7 +183,7 @@ def engagement_chart(send: Send, *, width: int = 600, height: int = 120) -> tupl
     for kind in (Kind.OPEN, Kind.CLICK):
         times = person.filter(kind=kind).values_list("at", flat=True).iterator()
         charts.append(time_chart(times, start, end, width=width, height=height,
-                                 step=timedelta(hours=1), ticks=6))
+                                 step=timedelta(hours=1), ticks=3))
     return charts[0], charts[1]
 
 

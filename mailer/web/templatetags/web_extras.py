@@ -39,6 +39,6 @@ def percent(value: object) -> str:
     if value is None or value == "":
         return "—"
     try:
-        return f"{number_format(float(value) * 100, decimal_pos=1)} %"  # type: ignore[arg-type]
+        return f"{number_format(float(value) * 100, decimal_pos=1)}\u00a0%"  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return str(value)
