@@ -247,3 +247,33 @@ def issues_rates(issue_ids: list[int]) -> dict[int, IssueRates]:
                   .annotate(n=Count("visitor", distinct=True)).order_by())
     return {pk: IssueRates(n, opens.get(pk, 0), clicks.get(pk, 0))
             for pk, n in delivered.items() if n}
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"
+
+
+def engagement_lines(figures: Engagement, top_links: int = 5) -> str:
+    """The figures as a few lines for a terminal."""
+    if figures.tracking_mode == "off":
+        return "Tracking was off for this send: no opens or clicks were recorded."
+    lines = [f"Opened by people: {figures.opens_unique} ({_pct(figures.open_rate)}); "
+             f"clicked: {figures.clicks_unique} ({_pct(figures.click_rate)}), "
+             f"click-to-open {_pct(figures.click_to_open)}",
+             f"Not counted as people: {figures.opens_machine} opened only by scanners, "
+             f"{figures.opens_privacy_proxy} only by Apple Mail Privacy Protection"]
+    for link in figures.links[:top_links]:
+        lines.append(f"  {link.clicks_unique:>7}  {link.url}")
+    return "\n".join(lines)
+
+
+def person_activity(send: Send, subscriber_ids: list[int]) -> dict[int, str]:
+    """Subscriber id -> "clicked" or "opened" for people of a per-person send (empty for
+    everyone else: aggregate tracking does not know who)."""
+    out: dict[int, str] = {}
+    for sub_id, kind in (Event.objects.filter(send=send, actor=Actor.PERSON,
+                                              subscriber_id__in=subscriber_ids)
+                         .values_list("subscriber_id", "kind").distinct()):
+        if kind == Kind.CLICK or sub_id not in out:
+            out[sub_id] = "clicked" if kind == Kind.CLICK else "opened"
+    return out

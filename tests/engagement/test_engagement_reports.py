@@ -101,3 +101,29 @@ def test_the_delivery_chart_of_a_short_send_has_distinct_time_labels(
     assert len(labels) == 5 and len(set(labels)) == 5
     xs = [int(x) for x in re.findall(r'<rect x="(\d+)"', chart.group(0))]
     assert xs == sorted(xs) and xs[-1] > 500  # the last message sits at the end of the axis
+
+
+@pytest.fixture
+def per_person(lists: dict[str, MailingList]) -> None:
+    MailingList.objects.filter(pk=lists["partners"].pk).update(tracking_mode="per-person")
+
+
+def test_a_per_person_send_shows_who_read_in_the_recipient_log(
+        per_person: None, viewer_client: Client, engaged: Send) -> None:
+    page = viewer_client.get(reverse("web:send-report", args=[engaged.pk])).content.decode()
+    log = re.search(r'id="log".*?</table>', page, re.S)
+    assert log is not None
+    rows = {m.group(1): m.group(2) for m in re.finditer(
+        r"<tr><td>([^<]+)</td>.*?<td>([^<]*)</td></tr>", log.group(0), re.S)}
+    assert rows == {"r0@example.net": "opened", "r1@example.net": "opened and clicked",
+                    "r2@example.net": "—", "r3@example.net": "—"}
+
+
+def test_send_report_in_a_terminal_prints_opens_clicks_and_links(engaged: Send) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("send_report", str(engaged.pk), stdout=out)
+    assert "Opened by people: 2 (50.0%); clicked: 1 (25.0%), click-to-open 50.0%" in out.getvalue()

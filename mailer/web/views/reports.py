@@ -11,6 +11,7 @@ from mailer.engagement.report import (
     engagement_chart,
     engagement_csv,
     issue_engagement,
+    person_activity,
     send_engagement,
 )
 from mailer.issues.models import Issue
@@ -37,16 +38,21 @@ def send_report(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         after = 0
     page = list(delivery_log(send, query=query, status=status, after=after)[:LOG_PAGE + 1])
+    figures = send_engagement(send)  # first: it flushes waiting hits into events
     opens_chart, clicks_chart = engagement_chart(send)
-    figures = send_engagement(send)
+    rows = page[:LOG_PAGE]
+    activity = person_activity(send, [d.subscriber_id for d in rows if d.subscriber_id])
+    for d in rows:
+        setattr(d, "activity", activity.get(d.subscriber_id or 0, ""))  # noqa: B010 - template-only
     return render(request, "app/send_report.html", {
         "send": send, "outcomes": outcomes(send), "delivery_chart": timeline(send),
         "engagement": figures, "opens_chart": opens_chart, "clicks_chart": clicks_chart,
         "breakdowns": [(_("By list"), figures.by_list), (_("By language"), figures.by_language),
                        (_("By country"), figures.by_country)],
         "failures": failure_summary(send.pk),
-        "rows": page[:LOG_PAGE], "next_after": page[LOG_PAGE - 1].pk if len(page) > LOG_PAGE
-        else None, "q": query, "status": status, "statuses": Delivery.Status.choices,
+        "rows": rows, "per_person": send.tracking_mode == "per-person",
+        "next_after": page[LOG_PAGE - 1].pk if len(page) > LOG_PAGE else None,
+        "q": query, "status": status, "statuses": Delivery.Status.choices,
     })
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from mailer.engagement.report import send_engagement
+from mailer.engagement.report import engagement_lines, send_engagement
 from mailer.sending.management.commands._common import progress_line, send_get
 from mailer.sending.models import Delivery
 from mailer.sending.progress import send_progress
@@ -52,3 +52,4 @@ class Command(BaseCommand):
             self.stdout.write("Most common outcomes other than sent:")
         for status, code, reply, n in rows:
             self.stdout.write(f"  {n:>7}  {status:<9} {code or '':<4} {reply[:100]}")
+        self.stdout.write(engagement_lines(send_engagement(send)))
