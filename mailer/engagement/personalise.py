@@ -20,7 +20,7 @@ from django.conf import settings
 
 from mailer.engagement.models import TrackedLink
 from mailer.engagement.modes import TrackingMode, most_private
-from mailer.engagement.tokens import tracking_token
+from mailer.engagement.tokens import token_key, tracking_token
 from mailer.rendering.merge import MergeField
 from mailer.sending.models import Delivery, Send
 from subscribers.models import Subscription
@@ -115,7 +115,9 @@ class SendTracking:
         self.list_modes = dict(send.frozen_list_modes.values_list("mailing_list_id", "mode")) \
             if self.mode != TrackingMode.OFF else {}
         self.person_modes: dict[int, str] = {}
-        self.link_ids: dict[int, list[int]] = {}
+        # Read once: settings access and key derivation cost more than the HMAC itself.
+        self.base = settings.SITE_URL.rstrip("/")
+        self.key = token_key()
 
     def mode_for(self, delivery_id: int, subscriber_id: int) -> str:
         """The send's mode, made more private by any list the person is confirmed on."""
@@ -139,9 +141,8 @@ class SendTracking:
         self.person_modes.update({i: most_private(m) for i, m in lists.items()})
 
     def values(self, delivery_id: int, mode: str, field_names: Sequence[str]) -> dict[str, str]:
-        token = tracking_token(self.send.pk, delivery_id, mode, datetime.now(UTC))
-        base = settings.SITE_URL.rstrip("/")
-        out = {PIXEL_FIELD: f"{base}/t/o/{token}.gif"}
+        token = tracking_token(self.send.pk, delivery_id, mode, datetime.now(UTC), key=self.key)
+        out = {PIXEL_FIELD: f"{self.base}/t/o/{token}.gif"}
         for name in field_names:
-            out[name] = f"{base}/t/c/{token}/{name[5:]}/"
+            out[name] = f"{self.base}/t/c/{token}/{name[5:]}/"
         return out

@@ -36,14 +36,20 @@ def _key() -> bytes:
     return hashlib.sha256(b"engagement-token:" + settings.SECRET_KEY.encode()).digest()
 
 
-def _sig(body: str) -> str:
-    mac = hmac.new(_key(), body.encode(), hashlib.sha256).digest()[:16]
+def _sig(body: str, key: bytes | None = None) -> str:
+    mac = hmac.new(key or _key(), body.encode(), hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
-def tracking_token(send_id: int, delivery_id: int, mode: str, built_at: datetime) -> str:
+def tracking_token(send_id: int, delivery_id: int, mode: str, built_at: datetime, *,
+                   key: bytes | None = None) -> str:
+    """``key``: ``token_key()`` computed once by a caller that signs many tokens."""
     body = f"{send_id}.{delivery_id}.{MODE_CODES[mode]}.{_b36(int(built_at.timestamp()))}"
-    return f"{body}.{_sig(body)}"
+    return f"{body}.{_sig(body, key)}"
+
+
+def token_key() -> bytes:
+    return _key()
 
 
 def tracking_token_read(token: str) -> TrackingToken | None:
