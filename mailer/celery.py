@@ -74,11 +74,19 @@ def configure(sender: Celery, **_: object) -> None:
                 "task": "mailer.sending.tasks.reconcile",
                 "schedule": timedelta(seconds=settings.SEND_RECONCILE_SECONDS),
             },
+            "engagement-flush": {
+                "task": "mailer.engagement.tasks.hits_flush",
+                "schedule": timedelta(seconds=settings.TRACKING_FLUSH_SECONDS),
+            },
+            "engagement-retention": {
+                "task": "mailer.engagement.tasks.events_expire",
+                "schedule": timedelta(hours=6),
+            },
         },
         beat_schedule_filename=str(settings.VAR_DIR / "celerybeat-schedule"),
     )
 
 
-app.autodiscover_tasks(["mailer.sending", "subscribers"])
+app.autodiscover_tasks(["mailer.sending", "subscribers", "mailer.engagement"])
 
 import mailer.core.heartbeat  # noqa: E402, F401 - connects the worker heartbeat signals

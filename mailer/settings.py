@@ -15,6 +15,7 @@ from mailer.env import (
     ConfigError,
     database_from_url,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_list,
@@ -89,6 +90,7 @@ INSTALLED_APPS = [
     "mailer.sink",
     "mailer.bounces",
     "mailer.web",
+    "mailer.engagement",
     "ninja",
 ]
 
@@ -271,3 +273,15 @@ UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365, mi
 # Largest CSV the staff app imports in a web request (~2 MB ≈ 40,000 rows ≈ 30 s); bigger
 # files go through `newsletter import_subscribers`, which streams and reports progress.
 WEB_IMPORT_MAX_BYTES = env_int("WEB_IMPORT_MAX_BYTES", 2_000_000, minimum=10_000)
+
+# --- Engagement tracking
+# Mode of new lists (off | aggregate | per-person); aggregate counts without storing who.
+TRACKING_DEFAULT = env_choice("TRACKING_DEFAULT", "aggregate", ("off", "aggregate", "per-person"))
+# Per-person events older than this are stripped of who they were about (counts stay).
+TRACKING_RETENTION_DAYS = env_int("TRACKING_RETENTION_DAYS", 180, minimum=1)
+# Hits wait in an intake table (one INSERT each); beat turns them into events this often.
+TRACKING_FLUSH_SECONDS = env_int("TRACKING_FLUSH_SECONDS", 10, minimum=1)
+# Clicks this soon after delivery on several links of one message are a scanner's, not a person's.
+TRACKING_SCANNER_SECONDS = env_int("TRACKING_SCANNER_SECONDS", 60, minimum=0)
+# ...when they reach this many different links (or every link of a message with fewer).
+TRACKING_SCANNER_LINKS = env_int("TRACKING_SCANNER_LINKS", 3, minimum=2)

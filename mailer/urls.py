@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("mailer.web.urls")),
     path("", include("mailer.issues.urls")),
     path("", include("subscribers.urls")),
+    path("", include("mailer.engagement.urls")),
     path("", include("mailer.core.urls")),
 ]

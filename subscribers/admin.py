@@ -287,8 +287,8 @@ def admin_import(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
 
 @admin.register(MailingList)
 class MailingListAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "kind", "opt_in", "visibility", "confirmed"]
-    list_filter = ["kind", "opt_in", "visibility"]
+    list_display = ["name", "slug", "kind", "opt_in", "visibility", "tracking_mode", "confirmed"]
+    list_filter = ["kind", "opt_in", "visibility", "tracking_mode"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     actions = ["export_csv"]

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from mailer.engagement.modes import TrackingMode, tracking_default
+
 
 def email_hash(normalised_email: str) -> str:
     """Stable key of an address, kept in suppressions after the address itself is erased.
@@ -97,6 +99,11 @@ class MailingList(models.Model):
                               default=OptIn.SINGLE)
     visibility = models.CharField(_("visibility"), max_length=16, choices=Visibility.choices,
                                   default=Visibility.PRIVATE)
+    tracking_mode = models.CharField(
+        _("open and click tracking"), max_length=16, choices=TrackingMode.choices,
+        default=tracking_default,
+        help_text=_("Applies to sends planned from now on; a person on several lists gets the "
+                    "most private mode of them"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

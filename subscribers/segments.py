@@ -33,6 +33,7 @@ import pycountry
 from django.db.models import JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
+from mailer.engagement.segments import ENGAGEMENT_FIELDS, engagement_condition
 from subscribers.models import Subscriber, Subscription, Suppression
 
 MAX_RULE_LENGTH = 4000
@@ -333,12 +334,15 @@ def _compile_node(node: Node) -> Q:
 def _compile_condition(cond: Condition) -> Q:
     if cond.field.startswith("attributes."):
         return _compile_attribute(cond)
+    if cond.field in ENGAGEMENT_FIELDS:
+        return _compile_engagement(cond)
     spec = FIELDS.get(cond.field)
     if spec is None:
-        close = difflib.get_close_matches(cond.field, [*FIELDS, "attributes.NAME"], n=1)
+        known = [*FIELDS, *ENGAGEMENT_FIELDS]
+        close = difflib.get_close_matches(cond.field, [*known, "attributes.NAME"], n=1)
         hint = f"; did you mean {close[0]}?" if close else ""
         raise SegmentError(f"unknown field {cond.field!r}{hint} Known fields: "
-                           f"{', '.join(sorted(FIELDS))}, attributes.NAME", cond.field_pos)
+                           f"{', '.join(sorted(known))}, attributes.NAME", cond.field_pos)
     if cond.op not in spec.ops:
         raise SegmentError(f"{cond.field} does not support {cond.op!r}; use "
                            f"{', '.join(spec.ops)}", cond.field_pos)
@@ -367,6 +371,16 @@ def _compile_condition(cond: Condition) -> Q:
         return Q(**{f"{spec.lookup}__in": values})
     lookup = "iexact" if spec.case_insensitive and cond.op == "=" else _LOOKUP[cond.op]
     return Q(**{f"{spec.lookup}__{lookup}": values[0]})
+
+
+def _compile_engagement(cond: Condition) -> Q:
+    """``opened_within_days = 30`` and friends (mailer.engagement.segments)."""
+    if cond.op != "=" or len(cond.values) != 1:
+        raise SegmentError(f"write {cond.field} = N (a whole number)", cond.field_pos)
+    tok = cond.values[0]
+    if not tok.text.isdigit() or not 1 <= int(tok.text) <= 3650:
+        raise SegmentError(f"{tok.text!r} is not a whole number from 1 to 3650", tok.pos)
+    return engagement_condition(cond.field, int(tok.text))
 
 
 def _attribute_values(tok: Token) -> list[Any]:

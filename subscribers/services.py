@@ -215,6 +215,7 @@ def suppression_lift_for_optin(subscriber: Subscriber) -> None:
 
 def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
     """Everything we hold about one person, for their download (GDPR Art. 15/20)."""
+    from mailer.engagement.privacy import engagement_data  # the engagement app imports us
     return {
         "email": subscriber.email,
         "name": subscriber.name,
@@ -243,6 +244,7 @@ def subscriber_data(subscriber: Subscriber) -> dict[str, Any]:
              "from": e.old_status, "to": e.new_status, "by": e.actor}
             for e in subscriber.events.select_related("mailing_list").order_by("pk")
         ],
+        "opens_and_clicks": engagement_data(subscriber.pk),  # per-person tracking only
     }
 
 

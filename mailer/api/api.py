@@ -16,6 +16,7 @@ from ninja.errors import HttpError
 
 from mailer.api.auth import TokenAuth, require
 from mailer.api.schemas import (
+    EngagementOut,
     Error,
     IssueIn,
     IssueOut,
@@ -32,6 +33,7 @@ from mailer.api.schemas import (
     SubscriberPatch,
     SubscriptionIn,
 )
+from mailer.engagement.report import issue_engagement, send_engagement
 from mailer.issues.models import Issue
 from mailer.issues.services import issue_import
 from mailer.rendering import RenderError
@@ -277,6 +279,21 @@ def send_new(request: HttpRequest, body: SendIn) -> Status[dict[str, Any]]:
 def send_get(request: HttpRequest, send_id: Id) -> dict[str, Any]:
     require(request, Cap.VIEW_REPORTS)
     return _send_out(get_object_or_404(Send, pk=send_id))
+
+
+@api.get("/sends/{send_id}/report", response={200: EngagementOut, **ERRORS}, tags=["sends"])
+def send_report(request: HttpRequest, send_id: Id) -> dict[str, Any]:
+    """Outcomes and engagement of one send: opens, clicks, links, breakdowns."""
+    require(request, Cap.VIEW_REPORTS)
+    send = get_object_or_404(Send, pk=send_id)
+    return {"send_id": send.pk, **send_engagement(send).as_json()}
+
+
+@api.get("/issues/{issue_id}/report", response={200: EngagementOut, **ERRORS}, tags=["issues"])
+def issue_report(request: HttpRequest, issue_id: Id) -> dict[str, Any]:
+    """The same figures for an issue across all its sends."""
+    require(request, Cap.VIEW_REPORTS)
+    return {"send_id": None, **issue_engagement(get_object_or_404(Issue, pk=issue_id)).as_json()}
 
 
 @api.post("/sends/{send_id}/start", response={200: SendOut, **ERRORS}, tags=["sends"])

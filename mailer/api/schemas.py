@@ -160,3 +160,40 @@ class SendOut(Schema):
     scheduled_at: datetime | None
     route: str | None = Field(description="SMTP route name; null: the default route")
     progress: dict[str, Any]
+
+
+class LinkOut(Schema):
+    url: str
+    clicks_unique: int
+    clicks_total: int
+
+
+class BreakdownOut(Schema):
+    value: str
+    delivered: int
+    opens_unique: int
+    clicks_unique: int
+
+
+class EngagementOut(Schema):
+    """People's opens and clicks (scanners and Apple's proxy apart); a click is an open."""
+
+    send_id: int | None = Field(None, description="null for an issue across its sends")
+    tracking_mode: str
+    delivered: int
+    opens_unique: int
+    opens_machine: int
+    opens_privacy_proxy: int
+    clicks_unique: int
+    clicks_total: int
+    clicks_machine: int
+    open_rate: float | None
+    click_rate: float | None
+    click_to_open: float | None
+    unsubscribes: int
+    bounces: int
+    complaints: int
+    links: list[LinkOut]
+    by_list: list[BreakdownOut]
+    by_language: list[BreakdownOut]
+    by_country: list[BreakdownOut]

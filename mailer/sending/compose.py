@@ -10,6 +10,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from mailer.engagement.modes import TrackingMode
+from mailer.engagement.personalise import SendTracking, link_fields, parts_track
 from mailer.issues.models import IssueVariant
 from mailer.issues.services import variant_compiled, web_version_link
 from mailer.sending.mime import BuiltMessage, MessageTemplate, Recipient
@@ -59,27 +61,39 @@ class MessageFactory:
     def __init__(self, send: Send):
         self.send = send
         self.issue_slug = send.issue.slug
-        self.templates: dict[int, tuple[MessageTemplate, str]] = {}
+        self.templates: dict[tuple[int, bool], tuple[MessageTemplate, str]] = {}
+        self.tracking = SendTracking(send)
+        self.link_fields: dict[int, list[str]] = {}
         self.list_slugs: dict[int, str] = dict(
             MailingList.objects.filter(sends=send).values_list("pk", "slug"))
 
-    def template(self, variant_id: int) -> tuple[MessageTemplate, str]:
-        """(template, web-version URL) for the variant, compiled on first use.
+    def template(self, variant_id: int, *, tracked: bool = False) -> tuple[MessageTemplate, str]:
+        """(template, web-version URL) for the variant, compiled on first use; ``tracked``:
+        with click links and the open pixel (mailer.engagement.personalise).
         Raises ``RenderError`` if the variant cannot be rendered."""
-        if variant_id not in self.templates:
+        if (variant_id, tracked) not in self.templates:
             variant = IssueVariant.objects.get(pk=variant_id)
             compiled = variant_compiled(variant)
+            text_parts, html_parts = compiled.text.parts, compiled.html.parts
+            if tracked:
+                text_parts, html_parts = parts_track(self.send.issue_id, text_parts, html_parts)
+                self.link_fields[variant_id] = link_fields(html_parts)
             template = MessageTemplate(
                 send_id=self.send.pk, feedback_campaign=f"send{self.send.pk}",
                 subject=variant.subject or compiled.subject or self.send.issue.title,
-                from_name=variant.from_name,
-                text_parts=compiled.text.parts, html_parts=compiled.html.parts)
-            self.templates[variant_id] = (template, web_url(self.issue_slug, variant.language))
-        return self.templates[variant_id]
+                from_name=variant.from_name, text_parts=text_parts, html_parts=html_parts)
+            self.templates[variant_id, tracked] = (
+                template, web_url(self.issue_slug, variant.language))
+        return self.templates[variant_id, tracked]
 
     def build(self, variant_id: int, rcpt: Recipient, *, smtp: bool = False) -> BuiltMessage:
-        template, web = self.template(variant_id)
-        return template.build(rcpt, merge_values(rcpt, web=web, send_id=self.send.pk), smtp=smtp)
+        mode = self.tracking.mode_for(rcpt.delivery_id, rcpt.subscriber_id)
+        template, web = self.template(variant_id, tracked=mode != TrackingMode.OFF)
+        values = merge_values(rcpt, web=web, send_id=self.send.pk)
+        if mode != TrackingMode.OFF:
+            values.update(self.tracking.values(rcpt.delivery_id, mode,
+                                               self.link_fields[variant_id]))
+        return template.build(rcpt, values, smtp=smtp)
 
     def recipient(self, delivery_id: int, subscriber_id: int, email: str, name: str,
                   organisation: str, list_id: int | None) -> Recipient:

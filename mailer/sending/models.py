@@ -19,6 +19,7 @@ from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from mailer.engagement.modes import TrackingMode
 from mailer.env import ConfigError, SmtpRoute, host_is_loopback, smtp_from_url, url_has_password
 from mailer.issues.models import Issue, IssueVariant
 from subscribers.models import MailingList, Segment, Subscriber
@@ -142,6 +143,9 @@ class Send(models.Model):
     status_reason = models.TextField(_("status reason"), blank=True)
     scheduled_at = models.DateTimeField(_("scheduled at"), null=True, blank=True)
     planned_count = models.PositiveIntegerField(_("planned count"), default=0)
+    # Frozen at planning (mailer.engagement.planning); blank: planned before tracking existed.
+    tracking_mode = models.CharField(_("tracking mode"), max_length=16, blank=True,
+                                     choices=TrackingMode.choices)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Now
 
+from mailer.engagement.planning import tracking_freeze
 from mailer.env import ConfigError
 from mailer.issues.models import Issue
 from mailer.sending import dispatch
@@ -221,6 +222,7 @@ def send_plan(send: Send, *, batch_size: int | None = None) -> PlanResult:
             ignore_conflicts=True)
         planned = Delivery.objects.filter(send_id=send.pk).count()
         Send.objects.filter(pk=send.pk).update(planned_count=planned)
+        tracking_freeze(send)
     send.planned_count = planned
     return PlanResult(send.pk, inserted, planned, len(ranges))
 

@@ -33,5 +33,7 @@ urlpatterns = [
     path("sends/<int:pk>/cancel/", sends.send_control, {"action": "cancel"}, name="send-cancel"),
     path("sends/<int:pk>/report/", reports.send_report, name="send-report"),
     path("sends/<int:pk>/report.csv", reports.send_report_csv, name="send-report-csv"),
+    path("sends/<int:pk>/engagement.csv", reports.send_engagement_csv,
+         name="send-engagement-csv"),
     path("audience/import/", audience.subscribers_import, name="import"),
 ]

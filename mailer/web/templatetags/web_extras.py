@@ -31,3 +31,14 @@ STATUS_LABELS = {
 def status_label(value: object) -> str:
     """"done" -> "Done" in the active language; unknown values are shown as they are."""
     return str(STATUS_LABELS.get(str(value), value))
+
+
+@register.filter
+def percent(value: object) -> str:
+    """0.1234 -> "12.3 %"; None (nothing to divide by) -> "—"."""
+    if value is None or value == "":
+        return "—"
+    try:
+        return f"{number_format(float(value) * 100, decimal_pos=1)}\u00a0%"  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mailer.engagement.report import issues_rates
 from mailer.issues.duplicate import issue_duplicate
 from mailer.issues.models import Issue, IssueVariant
 from mailer.issues.services import issue_import
@@ -25,13 +26,18 @@ from mailer.web.models import MediaAsset
 from mailer.web.roles import Cap
 from mailer.web.testsend import variant_test_send
 
+TREND_ISSUES = 6  # issues in the start page's engagement trend
+
 
 @capability_required(Cap.VIEW_REPORTS)
 def issue_list(request: HttpRequest) -> HttpResponse:
     issues = (Issue.objects.annotate(send_count=Count("sends", distinct=True),
                                      last_send=Max("sends__created_at"))
               .prefetch_related("variants").order_by("-updated_at", "-id"))
-    return render(request, "app/issue_list.html", {"issues": issues})
+    rates = issues_rates([i.pk for i in issues])
+    rows = [(issue, rates.get(issue.pk)) for issue in issues]
+    trend = sorted(((i, r) for i, r in rows if r), key=lambda ir: -ir[0].pk)[:TREND_ISSUES]
+    return render(request, "app/issue_list.html", {"issues": rows, "trend": trend})
 
 
 @capability_required(Cap.EDIT_ISSUES)
