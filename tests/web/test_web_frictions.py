@@ -11,13 +11,13 @@ from django.urls import reverse
 from mailer.issues.duplicate import front_matter_advance, issue_duplicate
 from mailer.issues.models import Issue
 from mailer.issues.services import issue_import
-from mailer.web.forms import TestSendForm
+from mailer.web import forms as web_forms
 
 pytestmark = pytest.mark.django_db
 
 
 def addresses(text: str) -> list[str]:
-    form = TestSendForm({"addresses": text, "language": "en"})
+    form = web_forms.TestSendForm({"addresses": text, "language": "en"})
     assert form.is_valid(), form.errors
     return form.cleaned_data["addresses"]
 
@@ -28,7 +28,7 @@ def test_test_send_addresses_may_be_separated_by_semicolons_as_outlook_pastes_th
 
 
 def test_test_send_addresses_still_refuse_a_bad_one_by_name() -> None:
-    form = TestSendForm({"addresses": "ok@example.org; not-an-address", "language": "en"})
+    form = web_forms.TestSendForm({"addresses": "ok@example.org; not-an-address", "language": "en"})
     assert not form.is_valid()
     assert "not-an-address is not a valid email address." in str(form.errors)
 
