@@ -17,6 +17,7 @@ from mailer.env import (
     env_float,
     env_int,
     env_list,
+    env_rates,
     env_str,
     env_url,
     smtp_from_url,
@@ -151,7 +152,7 @@ SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0.0, minimum=0.0)  # 0 = unlimited
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
 SEND_TASK_QUEUE = env_str("SEND_TASK_QUEUE", "celery")
-# SEND_DOMAIN_RATES (e.g. "gmail.com=20,mail.ru=10") is read by mailer.sending.ratelimit.
+SEND_DOMAIN_RATES = env_rates("SEND_DOMAIN_RATES")  # per recipient domain, e.g. gmail.com=20
 SEND_ERROR_BUDGET = env_float("SEND_ERROR_BUDGET", 0.2, minimum=0.0)
 # DKIM signing (RFC 6376) is on when a private key file is given.
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")

@@ -227,6 +227,25 @@ def delivery_release(ids: list[int], owner: str, *, delay: timedelta | None = No
         updated_at=now)
 
 
+def delivery_release_owner(send_id: int, low_id: int, high_id: int, owner: str) -> int:
+    """Hand back every row of the range that ``owner`` still holds, due now and not
+    flagged: the caller knows none of their messages reached a socket (it stopped
+    before sending them, or recorded the one it was sending)."""
+    now = timezone.now()
+    return Delivery.objects.filter(
+        send_id=send_id, id__gte=low_id, id__lte=high_id, lease_owner=owner, status=D.SENDING,
+    ).update(status=Case(When(attempts=0, then=Value(D.PENDING)), default=Value(D.RETRYING)),
+             next_attempt_at=now, lease_until=None, lease_owner="", updated_at=now)
+
+
+def delivery_skip_unclaimed(send_id: int) -> int:
+    """Rows of a cancelled send that nobody holds end ``skipped``: the ledger says who
+    did not get the issue and why. Returns how many."""
+    return Delivery.objects.filter(send_id=send_id, status__in=[D.PENDING, D.RETRYING]).update(
+        status=D.SKIPPED, smtp_reply=CANCELLED_REPLY, next_attempt_at=None,
+        updated_at=timezone.now())
+
+
 def delivery_lease_extend(owner: str, seconds: int | None = None) -> int:
     until = timezone.now() + timedelta(seconds=seconds or settings.SEND_LEASE_SECONDS)
     return Delivery.objects.filter(lease_owner=owner, status=D.SENDING).update(lease_until=until)

@@ -9,7 +9,6 @@ workers on machines with skewed clocks share one notion of "now".
 from __future__ import annotations
 
 import logging
-import os
 import time
 from functools import cache
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from django.conf import settings
 
 from mailer.env import ConfigError
+from mailer.errors import SendFault
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,6 @@ return wait
 def _script() -> Any:
     import redis
 
-    if not settings.REDIS_URL:
-        raise ConfigError("SEND_RATE_PER_SECOND is set but REDIS_URL is empty; set REDIS_URL to "
-                          "redis://HOST:6379/0 (the rate limit is shared through Redis)")
     client = redis.Redis.from_url(settings.REDIS_URL)
     return client.register_script(BUCKET_SCRIPT)
 
@@ -59,8 +56,8 @@ REDIS_OUTAGE_PATIENCE_SECONDS = 60.0
 
 def token_take(key: str, rate: float, burst: float | None = None) -> float:
     """Take one token from bucket ``key``; returns 0 if granted, else seconds to wait
-    before asking again (nothing was taken). Waits out a short Redis outage; raises
-    the Redis error when it lasts longer than REDIS_OUTAGE_PATIENCE_SECONDS."""
+    before asking again (nothing was taken). Waits out a short Redis outage; raises a
+    transient ``SendFault`` when it lasts longer than REDIS_OUTAGE_PATIENCE_SECONDS."""
     import redis
 
     burst = burst if burst is not None else max(1.0, rate)
@@ -72,51 +69,40 @@ def token_take(key: str, rate: float, burst: float | None = None) -> float:
             return wait_ms / 1000.0
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if time.monotonic() + pause > deadline:
-                raise
+                raise SendFault(
+                    f"Redis (REDIS_URL), which holds the shared rate limits, has been unreachable "
+                    f"for over {REDIS_OUTAGE_PATIENCE_SECONDS:.0f} s ({exc}); start Redis or fix "
+                    "REDIS_URL on the workers", transient=True) from None
             log.warning("rate limit: Redis unreachable (%s); asking again in %.2f s", exc, pause)
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
 
-def _domain_rates() -> dict[str, float]:
-    """Optional per-recipient-domain limits (messages/s): the SEND_DOMAIN_RATES setting
-    (a dict), else the environment variable, e.g. ``gmail.com=20,yahoo.com=10``."""
-    configured = getattr(settings, "SEND_DOMAIN_RATES", None)
-    if configured is not None:
-        return dict(configured)
-    return domain_rates_parse(os.environ.get("SEND_DOMAIN_RATES", ""))
-
-
-def domain_rates_parse(raw: str) -> dict[str, float]:
-    rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        domain, _, value = item.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = -1.0
-        if not domain or rate <= 0:
-            raise ConfigError(f"SEND_DOMAIN_RATES item {item!r} is not DOMAIN=RATE; set "
-                              "SEND_DOMAIN_RATES to e.g. gmail.com=20,yahoo.com=10")
-        rates[domain.strip().lower()] = rate
-    return rates
-
-
-def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None) -> float:
+def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None,
+                    rate_origin: str = "SEND_RATE_PER_SECOND") -> float:
     """Block until the route's (and the recipient domain's) bucket grants a message.
-    ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none). Returns
-    seconds slept. A no-op when no limit is configured."""
+    ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none) and
+    ``rate_origin`` says where it was set, for the error when Redis is not configured.
+    Returns seconds slept. A no-op when no limit is configured."""
     slept = 0.0
     rate = settings.SEND_RATE_PER_SECOND if rate is None else rate
-    buckets: list[tuple[str, float]] = []
+    buckets: list[tuple[str, float, str]] = []
     if rate > 0:
-        buckets.append((f"nl:rate:route:{route_label}", rate))
+        buckets.append((f"nl:rate:route:{route_label}", rate, rate_origin))
     domain = recipient.rpartition("@")[2].lower()
-    domain_rate = _domain_rates().get(domain)
+    domain_rate = settings.SEND_DOMAIN_RATES.get(domain)
     if domain_rate:
-        buckets.append((f"nl:rate:domain:{domain}", domain_rate))
-    for key, r in buckets:
+        buckets.append((f"nl:rate:domain:{domain}", domain_rate, "SEND_DOMAIN_RATES"))
+    for key, r, origin in buckets:
+        if not settings.REDIS_URL:
+            raise ConfigError(rate_without_redis(origin, r))
         while (wait := token_take(key, r)) > 0:
             time.sleep(wait)
             slept += wait
     return slept
+
+
+def rate_without_redis(origin: str, rate: float) -> str:
+    return (f"{origin} limits sending to {rate:g} messages/s, but REDIS_URL is empty and the "
+            "limit is shared between workers through Redis; set REDIS_URL to "
+            "redis://HOST:6379/0 on the workers, or remove the limit")

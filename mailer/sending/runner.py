@@ -13,19 +13,22 @@ import os
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from mailer.env import ConfigError
+from mailer.errors import SendFault
 from mailer.sending import delivery as ledger
 from mailer.sending.compose import MessageFactory
+from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import audience_queryset
 from mailer.sending.ratelimit import rate_limit_wait
-from mailer.sending.routes import ChosenRoute, route_for
+from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
 from mailer.sending.verp import verp_address
@@ -40,6 +43,9 @@ MIN_OUTCOMES_FOR_BUDGET = 20
 # Retries due sooner than this are re-enqueued with a countdown by the batch task;
 # well under the broker's visibility timeout (Redis re-delivers ETA tasks after it).
 SHORT_RETRY_HORIZON = 300.0
+# How often a worker looks at the send's status inside a chunk, so that a pause or a
+# cancel takes effect within about this long even on a slow, rate-limited route.
+STATUS_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -51,7 +57,7 @@ class RangeReport:
     skipped: int = 0
     connections: int = 0
     stopped: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+    fault: SendFault | None = None  # a failure about the send: it was paused
 
 
 def lease_owner_new() -> str:
@@ -63,7 +69,10 @@ def _send_status(send_id: int) -> str | None:
 
 
 def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
-    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once."""
+    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once.
+
+    A failure about the send (``faults.FAULTS``, or anything unexpected other than the
+    database) releases the rows this call holds and pauses the send with the reason."""
     report = RangeReport()
     send = (Send.objects.select_related("issue", "segment", "smtp_route")
             .prefetch_related("lists", "excluded_lists").filter(pk=send_id).first())
@@ -71,25 +80,44 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         report.stopped = f"send is {send.status if send else 'gone'}"
         return report
     try:
+        # An unusable route, rate or DKIM key stops the send before any row is claimed.
         route = route_for(send)
+        route_rates_need_redis(route)
+        dkim_key()
     except ConfigError as exc:
-        # Nothing was claimed: pausing keeps every row for a resume once fixed.
-        send_transition(send_id, Send.Status.PAUSED, reason=f"paused: {exc}")
-        report.stopped = str(exc)
+        report.fault = fault_from(exc)
+        report.stopped = report.fault.reason
+        send_pause_for_fault(send_id, report.fault)
         return report
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
     owner = lease_owner_new()
-    factory = MessageFactory(send)
     session = SmtpSession(route.config)
     try:
         with ledger.outcome_commits_relaxed():
-            _range_loop(send, low_id, high_id, owner, factory, session, route, report)
+            _range_loop(send, low_id, high_id, owner, MessageFactory(send), session, route,
+                        report)
+    except DatabaseError:
+        raise  # the ledger itself is away: nothing can be recorded; leases run out
+    except Exception as exc:  # about the send, not a recipient (DESIGN.md): pause, say why
+        log.exception("send %s batch %s..%s stopped", send_id, low_id, high_id)
+        report.fault = fault_from(exc)
+        report.stopped = report.fault.reason
     finally:
         session.close()
         report.connections = session.opened
+    _range_end(send_id, low_id, high_id, owner, report)
+    return report
+
+
+def _range_end(send_id: int, low_id: int, high_id: int, owner: str, report: RangeReport) -> None:
+    """Hand back what this call still holds, pause on a fault, record where the range is."""
+    ledger.delivery_release_owner(send_id, low_id, high_id, owner)
+    if report.fault is not None:
+        send_pause_for_fault(send_id, report.fault)
+    if _send_status(send_id) == Send.Status.CANCELLED:
+        ledger.delivery_skip_unclaimed(send_id)
     batch_settle(send_id, low_id, high_id)
     send_finish_if_complete(send_id)
-    return report
 
 
 def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
@@ -143,14 +171,20 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
     signing = dkim_key() is not None
-    # A slow route (rate limits, a sluggish relay) must not let the lease lapse while
-    # this chunk is still being worked through: renew it at half-time.
+    # A slow route (rate limits, a sluggish relay) must not let the lease lapse, nor
+    # a pause or cancel wait for the whole chunk: renew and look at the send often.
     renew_every = settings.SEND_LEASE_SECONDS / 2
     renew_at = time.monotonic() + renew_every
+    look_at = time.monotonic() + STATUS_CHECK_SECONDS
     for i, row in enumerate(claimed):
         if time.monotonic() > renew_at:
             ledger.delivery_lease_extend(owner)
             renew_at = time.monotonic() + renew_every
+        if time.monotonic() > look_at:
+            if _send_status(send.pk) != Send.Status.SENDING:
+                report.stopped = "send no longer sending"
+                return  # the rows not yet tried are released by the caller
+            look_at = time.monotonic() + STATUS_CHECK_SECONDS
         if row.subscriber_id is None or row.subscriber_id not in allowed:
             ledger.delivery_record_skipped(row.id, owner, "not in the audience at send time "
                                            "(unsubscribed, suppressed or removed)")
@@ -159,10 +193,18 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
         name, org = allowed[row.subscriber_id]
         rcpt = factory.recipient(row.id, row.subscriber_id, row.email, name, org,
                                  _list_for(row, lists_now))
-        # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
-        message = factory.build(row.variant_id, rcpt, smtp=not signing)
-        data = dkim_sign(message.data) if signing else message.data
-        rate_limit_wait(route.bucket, row.email, rate=route.rate)
+        try:
+            # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
+            message = factory.build(row.variant_id, rcpt, smtp=not signing)
+            data = dkim_sign(message.data) if signing else message.data
+            rate_limit_wait(route.bucket, row.email, rate=route.rate,
+                            rate_origin=route.rate_origin)
+        except FAULTS as exc:
+            # Nothing of this message was written to a socket: the caller releases it
+            # and the rest unflagged, and pauses the send.
+            report.fault = fault_from(exc)
+            report.stopped = report.fault.reason
+            return
         try:
             accepted = session.deliver(verp_address(row.id), row.email, data,
                                        stuffed=not signing)
@@ -174,13 +216,11 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
             return
         except DeliveryError as exc:
             if not _outcome_failure(row, owner, exc, message.message_id, report):
-                ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
                 report.stopped = "lease lost"
                 return
             continue
         if not ledger.delivery_record_sent(row.id, owner, code=accepted.code,
                                            reply=accepted.reply, message_id=message.message_id):
-            ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
             report.stopped = "lease lost"
             return
         report.sent += 1
