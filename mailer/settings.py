@@ -154,6 +154,9 @@ SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0
 SEND_TASK_QUEUE = env_str("SEND_TASK_QUEUE", "celery")
 SEND_DOMAIN_RATES = env_rates("SEND_DOMAIN_RATES")  # per recipient domain, e.g. gmail.com=20
 SEND_ERROR_BUDGET = env_float("SEND_ERROR_BUDGET", 0.2, minimum=0.0)
+# A send whose relay keeps deferring (4xx, dropped or refused connections) and has accepted
+# nothing for this long is paused with the reason; shorter trouble only slows it down.
+SEND_DEFERRAL_PAUSE_SECONDS = env_int("SEND_DEFERRAL_PAUSE_SECONDS", 900, minimum=60)
 # DKIM signing (RFC 6376) is on when a private key file is given.
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR", "news")

@@ -9,6 +9,7 @@ workers on machines with skewed clocks share one notion of "now".
 from __future__ import annotations
 
 import logging
+import random
 import time
 from functools import cache
 from typing import Any
@@ -106,3 +107,40 @@ def rate_without_redis(origin: str, rate: float) -> str:
     return (f"{origin} limits sending to {rate:g} messages/s, but REDIS_URL is empty and the "
             "limit is shared between workers through Redis; set REDIS_URL to "
             "redis://HOST:6379/0 on the workers, or remove the limit")
+
+
+# A relay that defers (4xx) or drops connections is asking us to slow down. The first
+# deferral waits this long before the next message, each further one in a row doubles
+# it up to the maximum; each accepted message halves it. Short on purpose: the
+# deferred messages themselves wait minutes (``retry_delay``), this only stops a
+# worker from hammering a relay that is shedding load.
+DEFERRAL_BACKOFF_FIRST_SECONDS = 0.5
+DEFERRAL_BACKOFF_MAX_SECONDS = 2.0
+
+
+class DeferralBackoff:
+    """The adaptive pace of one worker on one route: ``pause`` before each message,
+    ``deferred`` after a 4xx or a dropped connection, ``accepted`` after a 2xx."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.not_before = 0.0  # time.monotonic() of the earliest next message
+
+    def deferred(self) -> float:
+        """Back off; returns the wait (jittered +-25 %) before the next message."""
+        self.delay = min(max(self.delay * 2, DEFERRAL_BACKOFF_FIRST_SECONDS),
+                         DEFERRAL_BACKOFF_MAX_SECONDS)
+        wait = self.delay * random.uniform(0.75, 1.25)
+        self.not_before = time.monotonic() + wait
+        return wait
+
+    def accepted(self) -> None:
+        self.delay = self.delay / 2 if self.delay >= DEFERRAL_BACKOFF_FIRST_SECONDS / 4 else 0.0
+
+    def pause(self) -> float:
+        """Sleep until the next message may go; returns seconds slept."""
+        wait = self.not_before - time.monotonic()
+        if wait <= 0:
+            return 0.0
+        time.sleep(wait)
+        return wait

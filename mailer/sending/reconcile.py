@@ -24,6 +24,7 @@ from mailer.sending import dispatch
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import PlanError, send_start
 from mailer.sending.runner import send_finish_if_complete
+from mailer.sending.state import send_transition
 
 log = logging.getLogger(__name__)
 QUEUED_STALE_SECONDS = 900  # a queued task unseen for this long was probably lost
@@ -67,6 +68,7 @@ class ReconcileReport:
     requeued: int = 0
     finished: int = 0
     settled: int = 0  # rows of cancelled sends left behind by a worker that stopped
+    paused: int = 0  # sends whose relay has deferred everything for too long
 
 
 def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileReport:
@@ -104,9 +106,41 @@ def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileRepo
                  .values_list("pk", flat=True).distinct())
     for send_id in cancelled:
         report.settled += ledger.delivery_stranded_settle(send_id)
-    if report.started or report.requeued or report.finished or report.settled:
+    report.paused = sends_pause_deferred_too_long()
+    if report.started or report.requeued or report.finished or report.settled or report.paused:
         log.info("reconcile: %s", report)
     return report
+
+
+def sends_pause_deferred_too_long() -> int:
+    """Pause sends whose relay has accepted nothing for SEND_DEFERRAL_PAUSE_SECONDS while
+    it kept deferring (4xx, dropped or refused connections): a throttling relay only
+    slows a send down, a relay that takes nothing for that long needs a person.
+    Returns how many sends were paused."""
+    now = timezone.now()
+    window = settings.SEND_DEFERRAL_PAUSE_SECONDS
+    cutoff = now - timedelta(seconds=window)
+    paused = 0
+    # updated_at: started or resumed within the window gets the whole window.
+    for send_id in Send.objects.filter(status=Send.Status.SENDING, updated_at__lt=cutoff
+                                       ).values_list("pk", flat=True):
+        rows = Delivery.objects.filter(send_id=send_id)
+        latest = (rows.filter(status=Delivery.Status.RETRYING, updated_at__gte=cutoff)
+                  .exclude(smtp_reply="").order_by("-updated_at")
+                  .values_list("smtp_code", "smtp_reply").first())
+        if latest is None or rows.filter(status=Delivery.Status.SENT,
+                                         sent_at__gte=cutoff).exists():
+            continue
+        waiting = rows.filter(status__in=ledger.UNFINISHED).count()
+        code, reply = latest
+        reason = (f"paused automatically: the relay has accepted no message for "
+                  f"{window // 60} minutes and keeps deferring (latest reply: "
+                  f"{code or ''} {reply[:200]}); {waiting} recipients wait unsent and nothing "
+                  "was lost. Check the relay or the SMTP route, then resume the send.")
+        if send_transition(send_id, Send.Status.PAUSED, reason=reason):
+            log.warning("send %s %s", send_id, reason)
+            paused += 1
+    return paused
 
 
 def send_resume_batches(send_id: int) -> int:

@@ -27,7 +27,7 @@ from mailer.sending.compose import MessageFactory
 from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import audience_queryset
-from mailer.sending.ratelimit import rate_limit_wait
+from mailer.sending.ratelimit import DeferralBackoff, rate_limit_wait
 from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
@@ -123,6 +123,7 @@ def _range_end(send_id: int, low_id: int, high_id: int, owner: str, report: Rang
 def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
                 session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
     send_id = send.pk
+    pacer = DeferralBackoff()
     while not report.stopped:
         if _send_status(send_id) != Send.Status.SENDING:
             report.stopped = "send no longer sending"
@@ -132,7 +133,7 @@ def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: Mess
                                               limit=CHUNK)
         if not claimed:
             break
-        _chunk_send(send, claimed, owner, factory, session, route, report)
+        _chunk_send(send, claimed, owner, factory, session, route, report, pacer)
         _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
         _error_budget_check(send_id, low_id, high_id)
 
@@ -167,7 +168,8 @@ def _list_for(row: ledger.Claimed, lists_now: dict[int, set[int]]) -> int | None
 
 
 def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: MessageFactory,
-                session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
+                session: SmtpSession, route: ChosenRoute, report: RangeReport,
+                pacer: DeferralBackoff) -> None:
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
     signing = dkim_key() is not None
@@ -205,20 +207,26 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
             report.fault = fault_from(exc)
             report.stopped = report.fault.reason
             return
+        pacer.pause()
         try:
             accepted = session.deliver(verp_address(row.id), row.email, data,
                                        stuffed=not signing)
         except ConnectError as exc:
-            _outcome_failure(row, owner, exc, message.message_id, report)
+            # About the route, not this recipient: no attempt is counted; the row keeps
+            # the reply (progress shows it) and waits with the rest.
+            _outcome_failure(row, owner, exc, message.message_id, report, attempt=False)
             rest = [c.id for c in claimed[i + 1:]]
             ledger.delivery_release(rest, owner, delay=ledger.retry_delay(1))
             report.stopped = f"SMTP unreachable: {exc}"
             return
         except DeliveryError as exc:
+            if not exc.permanent:
+                pacer.deferred()
             if not _outcome_failure(row, owner, exc, message.message_id, report):
                 report.stopped = "lease lost"
                 return
             continue
+        pacer.accepted()
         if not ledger.delivery_record_sent(row.id, owner, code=accepted.code,
                                            reply=accepted.reply, message_id=message.message_id):
             report.stopped = "lease lost"
@@ -227,14 +235,14 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
 
 
 def _outcome_failure(row: ledger.Claimed, owner: str, exc: DeliveryError, message_id: str,
-                     report: RangeReport) -> bool:
+                     report: RangeReport, *, attempt: bool = True) -> bool:
     """Record a refused message; a permanent refusal of the recipient is a hard
     bounce and suppresses the address for every future send."""
     bounce = exc.permanent and exc.recipient
     status = ledger.delivery_record_failure(
         row.id, owner, attempts_before=row.attempts, permanent=exc.permanent, bounce=bounce,
         code=exc.code, reply=exc.reply or str(exc), message_id=message_id,
-        maybe_delivered=exc.maybe_delivered)
+        maybe_delivered=exc.maybe_delivered, counts_as_attempt=attempt)
     if bounce and status:
         suppression_add(row.email, Suppression.Reason.HARD_BOUNCE,
                         detail=f"SMTP {exc.code} {exc.reply}"[:500])
@@ -250,20 +258,22 @@ def _batch_mark(send_id: int, low_id: int, status: str, **extra: object) -> None
 
 
 def _error_budget_check(send_id: int, low_id: int, high_id: int) -> None:
-    """Pause the send when too many of this range's outcomes are errors (listmonk's
-    'pause after N errors'; a broken relay or a stale list should stop, not churn)."""
+    """Pause the send when too many of this range's outcomes are permanent failures —
+    refusals, bounces, retries that ran out (listmonk's 'pause after N errors'; a broken
+    relay or a stale list should stop, not churn). Deferrals still being retried do not
+    count: a throttling relay slows a send down, it does not stop it."""
     budget = settings.SEND_ERROR_BUDGET
     if budget <= 0:
         return
     agg = Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id).aggregate(
         ok=Count("id", filter=Q(status=D.SENT)),
-        bad=Count("id", filter=Q(status__in=(D.FAILED, D.BOUNCED)) |
-                  Q(status=D.RETRYING, attempts__gt=0)))
+        bad=Count("id", filter=Q(status__in=(D.FAILED, D.BOUNCED))))
     done = agg["ok"] + agg["bad"]
     if done >= MIN_OUTCOMES_FOR_BUDGET and agg["bad"] / done > budget:
-        reason = (f"paused automatically: {agg['bad']} of {done} recent deliveries failed "
-                  f"(error budget {budget:.0%}); check the SMTP replies with send_report, "
-                  "then resume with send_control ID resume")
+        reason = (f"paused automatically: {agg['bad']} of {done} recent deliveries failed for "
+                  f"good or bounced (error budget {budget:.0%}); nothing else was tried since, "
+                  "the rest wait unsent. Check the SMTP replies with send_report, then resume "
+                  "with send_control ID resume")
         if send_transition(send_id, Send.Status.PAUSED, reason=reason):
             log.warning("send %s: %s", send_id, reason)
 
