@@ -62,6 +62,11 @@ class Route(models.Model):
                                     "variable."))
         if self.rate_per_second < 0:
             raise ValidationError(_("The rate cannot be negative."))
+        if self.rate_per_second > 0 and not settings.REDIS_URL:
+            raise ValidationError(_(
+                "A rate needs Redis: the limit is shared by every worker through it, and "
+                "REDIS_URL is not set. Set REDIS_URL on the web app and the workers, or "
+                "leave the rate at 0 (no limit)."))
 
     def config(self, *, require_password: bool = True) -> SmtpRoute:
         """The connection settings; ConfigError (naming the route) if they are unusable."""

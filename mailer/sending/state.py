@@ -64,3 +64,10 @@ def send_transition_or_raise(send_id: int, to: str, *, reason: str = "") -> None
         if current is None:
             raise TransitionRefused(f"send {send_id} does not exist")
         raise TransitionRefused(f"send {send_id} is {current}; it cannot become {to}")
+
+
+def send_reason_note(send_id: int, reason: str) -> bool:
+    """Record why a send that has not started is waiting (e.g. refused by preflight),
+    without changing its status. Only a draft or scheduled send takes a note."""
+    return Send.objects.filter(pk=send_id, status__in=(S.DRAFT, S.SCHEDULED)).update(
+        status_reason=reason, updated_at=timezone.now()) == 1

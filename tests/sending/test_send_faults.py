@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +55,26 @@ def paused_reason(send: Send) -> str:
 
 
 @pytest.fixture
-def dkim_path(tmp_path: Path, settings: Any) -> Path:
-    path = tmp_path / "dkim.pem"
-    path.write_text("this is not a key\n")
-    settings.DKIM_PRIVATE_KEY_PATH = str(path)
+def dkim_path(tmp_path: Path, settings: Any) -> Iterator[Path]:
+    """Where the workers' DKIM key lives; ``key_breaks`` spoils it after the start
+    (preflight would refuse a send whose key is already bad)."""
     settings.DKIM_SELECTOR = "news"
     settings.DKIM_DOMAIN = "news.example.org"
+    yield tmp_path / "dkim.pem"
     dkim_key.cache_clear()
-    yield path
+
+
+def key_breaks(path: Path, settings: Any) -> None:
+    path.write_text("this is not a key\n")
+    settings.DKIM_PRIVATE_KEY_PATH = str(path)
     dkim_key.cache_clear()
 
 
 def test_it_pauses_naming_the_dkim_key_when_it_is_not_a_pem_key_and_resumes_after_the_fix(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
-        sink: SinkServer, dkim_path: Path) -> None:
+        sink: SinkServer, dkim_path: Path, settings: Any) -> None:
     send = started(issue, lists)
+    key_breaks(dkim_path, settings)
     run_all(send)
 
     reason = paused_reason(send)
@@ -111,10 +116,11 @@ def test_it_pauses_naming_the_layout_when_the_issue_no_longer_renders(
 def test_it_pauses_naming_the_route_when_its_rate_needs_redis_and_there_is_none(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         sink: SinkServer, settings: Any) -> None:
-    settings.REDIS_URL = ""
-    route = Route.objects.create(name="partners-relay", url=f"smtp://127.0.0.1:{sink.port}",
-                                 rate_per_second=5)
+    route = Route.objects.create(name="partners-relay", url=f"smtp://127.0.0.1:{sink.port}")
     send = started(issue, lists, smtp_route=route)
+    # The rate is set after the start, on workers that have no Redis configured.
+    Route.objects.filter(pk=route.pk).update(rate_per_second=5)
+    settings.REDIS_URL = ""
     run_all(send)
 
     reason = paused_reason(send)
@@ -171,8 +177,9 @@ def test_a_cancel_settles_every_row_the_worker_held(
 
 def test_a_send_paused_by_a_fault_is_paused_once_with_the_first_reason(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
-        sink: SinkServer, dkim_path: Path) -> None:
+        sink: SinkServer, dkim_path: Path, settings: Any) -> None:
     send = started(issue, lists)
+    key_breaks(dkim_path, settings)
     first = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").first()
     assert first is not None
     delivery_send_range(send.pk, *first)

@@ -90,10 +90,11 @@ def test_the_password_comes_from_the_named_environment_variable(
 def test_a_send_whose_route_cannot_be_used_pauses_and_says_why(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("PARTNERS_RELAY_PASSWORD", raising=False)
+    monkeypatch.setenv("PARTNERS_RELAY_PASSWORD", "s3cret")
     send = send_create(issue, [lists["public"]],
                        smtp_route=route_to(relay, password_env="PARTNERS_RELAY_PASSWORD"))
     send_start(send.pk)
+    monkeypatch.delenv("PARTNERS_RELAY_PASSWORD")  # the workers do not have it
     run_all(send)
     send.refresh_from_db()
     assert send.status == Send.Status.PAUSED and "PARTNERS_RELAY_PASSWORD" in send.status_reason
@@ -111,6 +112,17 @@ def test_a_route_switched_off_mid_send_pauses_it(
     run_all(send)
     send.refresh_from_db()
     assert send.status == Send.Status.PAUSED and "switched off" in send.status_reason
+
+
+def test_a_send_cannot_start_when_its_route_password_is_missing(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PARTNERS_RELAY_PASSWORD", raising=False)
+    send = send_create(issue, [lists["public"]],
+                       smtp_route=route_to(relay, password_env="PARTNERS_RELAY_PASSWORD"))
+    with pytest.raises(PlanError, match="PARTNERS_RELAY_PASSWORD"):
+        send_start(send.pk)
+    assert Send.objects.get(pk=send.pk).status == Send.Status.DRAFT
 
 
 def test_a_new_send_cannot_choose_a_route_that_is_switched_off(
