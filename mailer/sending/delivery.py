@@ -246,6 +246,9 @@ def delivery_skip_unclaimed(send_id: int) -> int:
         updated_at=timezone.now())
 
 
-def delivery_lease_extend(owner: str, seconds: int | None = None) -> int:
+def delivery_lease_extend(send_id: int, low_id: int, high_id: int, owner: str,
+                          seconds: int | None = None) -> int:
+    """Renew ``owner``'s leases in the range (the heartbeat); returns rows renewed."""
     until = timezone.now() + timedelta(seconds=seconds or settings.SEND_LEASE_SECONDS)
-    return Delivery.objects.filter(lease_owner=owner, status=D.SENDING).update(lease_until=until)
+    return Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id,
+                                   lease_owner=owner, status=D.SENDING).update(lease_until=until)

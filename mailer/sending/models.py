@@ -204,6 +204,9 @@ class SendBatch(models.Model):
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     touched_at = models.DateTimeField(_("touched at"), null=True, blank=True)
     enqueued_count = models.PositiveIntegerField(_("enqueued count"), default=0)
+    # Times the reconciler found this batch's worker gone (heartbeat silent) since the
+    # send last started or resumed; a crash loop pauses the send instead of looping.
+    worker_deaths = models.PositiveIntegerField(_("worker deaths"), default=0)
 
     class Meta:
         verbose_name = _("send batch")

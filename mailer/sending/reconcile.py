@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from mailer.sending import delivery as ledger
@@ -89,6 +89,7 @@ def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileRepo
     if Send.objects.filter(status=Send.Status.SENDING).exists() and broker_backlog() == 0:
         patience = min(patience, QUEUED_STALE_IDLE_BROKER_SECONDS)
     queued_stale = timedelta(seconds=patience)
+    report.paused += batches_dead_workers_note()
     B = SendBatch.Status
     for send_id in Send.objects.filter(status=Send.Status.SENDING).values_list("pk", flat=True):
         lost = SendBatch.objects.filter(send_id=send_id).filter(
@@ -106,10 +107,37 @@ def sends_reconcile(*, queued_stale_seconds: int | None = None) -> ReconcileRepo
                  .values_list("pk", flat=True).distinct())
     for send_id in cancelled:
         report.settled += ledger.delivery_stranded_settle(send_id)
-    report.paused = sends_pause_deferred_too_long()
+    report.paused += sends_pause_deferred_too_long()
     if report.started or report.requeued or report.finished or report.settled or report.paused:
         log.info("reconcile: %s", report)
     return report
+
+
+def batches_dead_workers_note() -> int:
+    """Count a death for every running batch whose heartbeat went silent (its worker
+    process died: SIGKILL, segfault, out of memory); the caller re-queues it. A batch
+    that has killed SEND_WORKER_DEATHS_PAUSE workers pauses its send instead of
+    looping. Returns how many sends were paused."""
+    stale = SendBatch.objects.filter(
+        send__status=Send.Status.SENDING, status=SendBatch.Status.RUNNING,
+        touched_at__lt=timezone.now() - timedelta(seconds=settings.SEND_LEASE_SECONDS))
+    ids = list(stale.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    SendBatch.objects.filter(pk__in=ids).update(worker_deaths=F("worker_deaths") + 1)
+    paused = 0
+    for batch in SendBatch.objects.filter(
+            pk__in=ids, worker_deaths__gte=settings.SEND_WORKER_DEATHS_PAUSE):
+        reason = (f"paused automatically: a worker process died {batch.worker_deaths} times "
+                  f"on this batch (deliveries {batch.low_id}..{batch.high_id}) — a native "
+                  "crash, running out of memory or a kill. Every recipient not yet sent is "
+                  "kept (at most one message per death may have gone out; those rows are "
+                  "flagged possibly duplicated). Check the worker logs and memory, then "
+                  "resume the send.")
+        if send_transition(batch.send_id, Send.Status.PAUSED, reason=reason):
+            log.error("send %s %s", batch.send_id, reason)
+            paused += 1
+    return paused
 
 
 def sends_pause_deferred_too_long() -> int:
@@ -146,5 +174,6 @@ def sends_pause_deferred_too_long() -> int:
 def send_resume_batches(send_id: int) -> int:
     """After a resume: queue every unfinished batch of the send again."""
     with transaction.atomic():
+        SendBatch.objects.filter(send_id=send_id).update(worker_deaths=0)
         return dispatch.batches_enqueue(
             send_id, SendBatch.objects.filter(send_id=send_id).exclude(status=SendBatch.Status.DONE))

@@ -12,11 +12,12 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -68,6 +69,43 @@ def _send_status(send_id: int) -> str | None:
     return Send.objects.filter(pk=send_id).values_list("status", flat=True).first()
 
 
+class LeaseHeartbeat:
+    """Renews the batch's leases (and marks the batch alive) every third of
+    SEND_LEASE_SECONDS from a thread, so leases can be short: a worker blocked in a slow
+    SMTP answer or a rate-limit wait keeps its rows, a dead one loses them within one
+    lease, and the reconciler re-queues them (DESIGN.md, "Two kinds of failure").
+
+    Not started inside an open transaction (tests run one around everything): the
+    thread's own connection could not see those rows and would wait on their locks."""
+
+    def __init__(self, send_id: int, low_id: int, high_id: int, owner: str):
+        self.args = (send_id, low_id, high_id, owner)
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def begin(self) -> None:
+        if connection.in_atomic_block:
+            return
+        self.thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        send_id, low_id, high_id, owner = self.args
+        try:
+            while not self.stopped.wait(settings.SEND_LEASE_SECONDS / 3):
+                ledger.delivery_lease_extend(send_id, low_id, high_id, owner)
+                _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+        except DatabaseError:
+            log.exception("lease heartbeat of send %s batch %s stopped", send_id, low_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def end(self) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
 def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
     """Send every due row of the send in [low_id, high_id]. Safe to run twice at once.
 
@@ -92,7 +130,9 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
     owner = lease_owner_new()
     session = SmtpSession(route.config)
+    heartbeat = LeaseHeartbeat(send_id, low_id, high_id, owner)
     try:
+        heartbeat.begin()
         with ledger.outcome_commits_relaxed():
             _range_loop(send, low_id, high_id, owner, MessageFactory(send), session, route,
                         report)
@@ -103,6 +143,7 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         report.fault = fault_from(exc)
         report.stopped = report.fault.reason
     finally:
+        heartbeat.end()
         session.close()
         report.connections = session.opened
     _range_end(send_id, low_id, high_id, owner, report)
@@ -173,15 +214,10 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
     signing = dkim_key() is not None
-    # A slow route (rate limits, a sluggish relay) must not let the lease lapse, nor
-    # a pause or cancel wait for the whole chunk: renew and look at the send often.
-    renew_every = settings.SEND_LEASE_SECONDS / 2
-    renew_at = time.monotonic() + renew_every
+    # A pause or cancel must not wait for the whole chunk on a slow route: look at the
+    # send often (the lease is renewed by the LeaseHeartbeat thread meanwhile).
     look_at = time.monotonic() + STATUS_CHECK_SECONDS
     for i, row in enumerate(claimed):
-        if time.monotonic() > renew_at:
-            ledger.delivery_lease_extend(owner)
-            renew_at = time.monotonic() + renew_every
         if time.monotonic() > look_at:
             if _send_status(send.pk) != Send.Status.SENDING:
                 report.stopped = "send no longer sending"

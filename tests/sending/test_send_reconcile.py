@@ -99,3 +99,39 @@ def test_it_settles_rows_a_stopped_worker_held_when_the_send_was_cancelled(
     assert outcomes[rows[0].pk] == ("failed", STRANDED_REPLY)  # may have been on the wire
     assert outcomes[rows[1].pk] == ("skipped", CANCELLED_REPLY)
     assert outcomes[rows[2].pk][0] == "sending"  # its worker is alive and will record it
+
+
+def worker_dies_on(send: Send) -> None:
+    """What a worker killed mid-batch leaves: the batch running, its heartbeat silent."""
+    SendBatch.objects.filter(send=send).update(
+        status="running", touched_at=timezone.now() - timedelta(minutes=5))
+
+
+def test_it_counts_a_death_for_a_batch_whose_heartbeat_went_silent(started: Send) -> None:
+    worker_dies_on(started)
+    report = sends_reconcile()
+    assert (report.requeued, report.paused) == (1, 0)
+    assert batch(started).worker_deaths == 1
+
+
+def test_a_batch_that_keeps_killing_its_worker_pauses_the_send(
+        started: Send, settings: object) -> None:
+    for _ in range(3):  # SEND_WORKER_DEATHS_PAUSE
+        worker_dies_on(started)
+        sends_reconcile()
+    started.refresh_from_db()
+    assert started.status == "paused"
+    assert "a worker process died 3 times on this batch" in started.status_reason
+    assert "Check the worker logs and memory, then resume" in started.status_reason
+    assert batch(started).enqueued_count == 3  # the third death was not re-queued
+
+
+def test_resume_gives_a_crash_looping_batch_a_fresh_count(started: Send) -> None:
+    from mailer.sending.control import send_resume
+
+    for _ in range(3):
+        worker_dies_on(started)
+        sends_reconcile()
+    send_resume(started.pk)
+    b = batch(started)
+    assert (b.status, b.worker_deaths) == ("queued", 0)
