@@ -285,7 +285,6 @@ def worker_env(broker: str, sink: SinkServer, settings: Any) -> dict[str, str]:
         "MAIL_DOMAIN": settings.MAIL_DOMAIN,
         "BOUNCE_DOMAIN": settings.BOUNCE_DOMAIN,
         "SECRET_KEY": django_settings.SECRET_KEY,
-        "SEND_LEASE_SECONDS": "10",
         "LOG_LEVEL": "WARNING",
         "SEND_TASK_QUEUE": settings.SEND_TASK_QUEUE,
         # Django's system checks import every URLconf; a half-edited view elsewhere in
