@@ -205,7 +205,7 @@ class ImportForm(forms.Form):
 
 
 def _import_dir() -> Path:
-    return Path(getattr(settings, "VAR_DIR", "var")) / "imports"
+    return Path(settings.VAR_DIR) / "imports"
 
 
 def _upload_path(token: str) -> Path:

@@ -25,7 +25,7 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def mail_connection() -> BaseEmailBackend:
-    if getattr(settings, "EMAIL_BACKEND", SMTP_BACKEND) != SMTP_BACKEND:
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
         return get_connection()
     route = settings.SMTP_ROUTE
     return get_connection(

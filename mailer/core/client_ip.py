@@ -14,7 +14,7 @@ from django.http import HttpRequest
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    proxies = int(getattr(settings, "TRUSTED_PROXY_COUNT", 0))
+    proxies = int(settings.TRUSTED_PROXY_COUNT)
     remote = request.META.get("REMOTE_ADDR") or None
     if proxies <= 0:
         return remote

@@ -25,7 +25,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from mailer.env import env_float
 from mailer.sending.models import Delivery
 
 D = Delivery.Status
@@ -184,9 +183,7 @@ def delivery_record_skipped(pk: int, owner: str, reason: str) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     """Jittered exponential backoff: base * 2^(attempts-1), capped at one hour, +-25 %."""
-    base = getattr(settings, "SEND_RETRY_BASE_SECONDS", None)
-    if base is None:  # not in settings.py yet: read the environment the same strict way
-        base = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+    base = settings.SEND_RETRY_BASE_SECONDS
     delay = min(base * 2 ** max(attempts - 1, 0), 3600.0)
     return timedelta(seconds=delay * random.uniform(0.75, 1.25))
 

@@ -18,9 +18,8 @@ from mailer.core.client_ip import client_ip as core_client_ip
 
 
 def _limits() -> tuple[int, int, int]:
-    return (getattr(settings, "LOGIN_FAILURE_LIMIT", 5),
-            getattr(settings, "LOGIN_FAILURE_LIMIT_PER_IP", 50),
-            getattr(settings, "LOGIN_LOCKOUT_SECONDS", 15 * 60))
+    return (settings.LOGIN_FAILURE_LIMIT, settings.LOGIN_FAILURE_LIMIT_PER_IP,
+            settings.LOGIN_LOCKOUT_SECONDS)
 
 
 def client_ip(request: HttpRequest) -> str:
