@@ -33,6 +33,7 @@ import pycountry
 from django.db.models import JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
+from mailer.errors import MailerError
 from subscribers.models import Subscriber, Subscription
 
 MAX_RULE_LENGTH = 4000
@@ -40,7 +41,7 @@ MAX_DEPTH = 32
 MAX_VALUES = 1000
 
 
-class SegmentError(ValueError):
+class SegmentError(MailerError, ValueError):
     """A rule that cannot be compiled. ``position`` is the 0-based offset of the mistake."""
 
     def __init__(self, message: str, position: int) -> None:

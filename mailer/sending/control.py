@@ -8,10 +8,9 @@ rows a worker still holds are handed back (skipped, for a cancelled send).
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from mailer.sending.delivery import delivery_skip_unclaimed
-from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.delivery import delivery_failed_reopen, delivery_skip_unclaimed
+from mailer.sending.models import Send, SendBatch
 from mailer.sending.reconcile import send_resume_batches
 from mailer.sending.state import send_transition_or_raise
 
@@ -44,9 +43,7 @@ def send_retry_failed(send_id: int) -> int:
     """Give rows that failed (not bounced) another full set of attempts and reopen
     the send. Returns how many rows will be retried."""
     with transaction.atomic():
-        rows = Delivery.objects.filter(send_id=send_id, status=Delivery.Status.FAILED)
-        count = rows.update(status=Delivery.Status.RETRYING, attempts=0,
-                            next_attempt_at=timezone.now(), updated_at=timezone.now())
+        count = delivery_failed_reopen(send_id)
         if not count:
             return 0
         status = Send.objects.filter(pk=send_id).values_list("status", flat=True).get()

@@ -31,6 +31,19 @@ D = Delivery.Status
 UNFINISHED = (D.PENDING, D.SENDING, D.RETRYING)
 FINAL = (D.SENT, D.FAILED, D.BOUNCED, D.SKIPPED)
 
+# target status -> statuses a row may reach it from. Every function below that changes
+# ``Delivery.status`` is a conditional UPDATE on these sources (plus the lease owner
+# where a worker holds the row), so a late writer sees a row count of 0, not a clobber.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    D.SENDING: frozenset({D.PENDING, D.RETRYING}),  # delivery_claim_batch
+    D.PENDING: frozenset({D.SENDING}),  # released, never tried
+    D.RETRYING: frozenset({D.SENDING, D.FAILED}),  # deferred, lease expired; retry-failed
+    D.SENT: frozenset({D.SENDING}),
+    D.FAILED: frozenset({D.SENDING}),
+    D.BOUNCED: frozenset({D.SENDING, D.SENT}),  # RCPT 5xx; a bounce report after sending
+    D.SKIPPED: frozenset({D.SENDING, D.PENDING, D.RETRYING}),  # left the audience; cancelled
+}
+
 
 @dataclass(frozen=True)
 class Claimed:
@@ -241,6 +254,21 @@ def delivery_skip_unclaimed(send_id: int) -> int:
     return Delivery.objects.filter(send_id=send_id, status__in=[D.PENDING, D.RETRYING]).update(
         status=D.SKIPPED, smtp_reply=CANCELLED_REPLY, next_attempt_at=None,
         updated_at=timezone.now())
+
+
+def delivery_failed_reopen(send_id: int) -> int:
+    """Staff retry the failed (not bounced) rows: each gets a full set of attempts again,
+    due now. Returns how many rows were reopened."""
+    now = timezone.now()
+    return Delivery.objects.filter(send_id=send_id, status=D.FAILED).update(
+        status=D.RETRYING, attempts=0, next_attempt_at=now, updated_at=now)
+
+
+def delivery_bounced_after_sent(delivery_id: int, reply: str) -> bool:
+    """An asynchronous bounce report (DSN) for a message the relay had accepted. Only a
+    ``sent`` row changes, so a late report never rewrites another outcome."""
+    return Delivery.objects.filter(pk=delivery_id, status=D.SENT).update(
+        status=D.BOUNCED, smtp_reply=reply[:2000], updated_at=timezone.now()) == 1
 
 
 def delivery_lease_extend(send_id: int, low_id: int, high_id: int, owner: str,

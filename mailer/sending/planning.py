@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Now
 
+from mailer.errors import MailerError
 from mailer.issues.models import Issue
 from mailer.sending import dispatch
 from mailer.sending.models import Delivery, Route, Send, SendBatch
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 S = Send.Status
 
 
-class PlanError(Exception):
+class PlanError(MailerError):
     """The send cannot be planned as asked; the message says what to change."""
 
 

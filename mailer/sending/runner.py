@@ -27,13 +27,14 @@ from mailer.sending import delivery as ledger
 from mailer.sending.compose import MessageFactory
 from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.outbound import message_deliver, signing_on
 from mailer.sending.planning import audience_queryset
 from mailer.sending.ratelimit import DeferralBackoff, rate_limit_wait
 from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
 from mailer.sending.verp import verp_address
-from mailer.signing.dkim_sign import dkim_key, dkim_sign
+from mailer.signing.dkim_sign import dkim_key
 from subscribers.models import Subscription, Suppression
 from subscribers.services import suppression_add
 
@@ -213,7 +214,7 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
                 pacer: DeferralBackoff) -> None:
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
-    signing = dkim_key() is not None
+    signing = signing_on()
     # A pause or cancel must not wait for the whole chunk on a slow route: look at the
     # send often (the lease is renewed by the LeaseHeartbeat thread meanwhile).
     look_at = time.monotonic() + STATUS_CHECK_SECONDS
@@ -232,9 +233,9 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
         rcpt = factory.recipient(row.id, row.subscriber_id, row.email, name, org,
                                  _list_for(row, lists_now))
         try:
-            # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
+            # An unsigned message can be built dot-stuffed; a signed one is signed as the
+            # recipient will see it, i.e. before dot-stuffing.
             message = factory.build(row.variant_id, rcpt, smtp=not signing)
-            data = dkim_sign(message.data) if signing else message.data
             rate_limit_wait(route.bucket, row.email, rate=route.rate,
                             rate_origin=route.rate_origin)
         except FAULTS as exc:
@@ -245,7 +246,7 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
             return
         pacer.pause()
         try:
-            accepted = session.deliver(verp_address(row.id), row.email, data,
+            accepted = message_deliver(session, verp_address(row.id), row.email, message.data,
                                        stuffed=not signing)
         except ConnectError as exc:
             # About the route, not this recipient: no attempt is counted; the row keeps

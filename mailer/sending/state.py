@@ -11,6 +11,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mailer.errors import MailerError
 from mailer.sending.models import Send
 
 S = Send.Status
@@ -29,7 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FINAL = frozenset({S.DONE, S.CANCELLED, S.FAILED})
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(MailerError):
     """The send is not in a status from which the requested change is allowed."""
 
 
