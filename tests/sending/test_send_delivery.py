@@ -63,6 +63,7 @@ def test_it_marks_the_send_done_when_every_row_is_final(started: Send, sink: Sin
 def test_it_builds_messages_that_meet_the_standards(
         started: Send, sink: SinkServer, standards: Callable[[bytes], EmailMessage]) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         standards(sink_read(path)[2])
 
@@ -70,6 +71,7 @@ def test_it_builds_messages_that_meet_the_standards(
 def test_it_uses_a_signed_verp_return_path_naming_the_delivery(
         started: Send, sink: SinkServer) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         mail_from, rcpt, _ = sink_read(path)
         delivery = Delivery.objects.get(pk=verp_read(mail_from))
@@ -92,6 +94,7 @@ def test_it_puts_the_recipients_own_unsubscribe_link_in_the_header(
         started: Send, sink: SinkServer, audience: dict[str, Subscriber],
         standards: Callable[[bytes], EmailMessage]) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         _, rcpt, raw = sink_read(path)
         msg = standards(raw)
