@@ -15,10 +15,11 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from mailer.env import ConfigError
@@ -336,6 +337,27 @@ def batch_retry_in(send_id: int, low_id: int, horizon: float = SHORT_RETRY_HORIZ
         return None
     delay = max((batch.due_at - timezone.now()).total_seconds(), 0.0)
     return delay if delay <= horizon else None
+
+
+def batch_orphan_adopt(send_id: int) -> tuple[int, int] | None:
+    """A running batch of the send whose heartbeat went silent (its worker died): this
+    worker takes it over at once instead of leaving it to the reconciler, which would
+    queue it behind every batch still waiting. The takeover counts the death as the
+    reconciler would; a batch at the crash-loop limit is left to the reconciler, which
+    pauses the send. Returns the (low, high) ids taken over, or None."""
+    stale = timezone.now() - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    batch = (SendBatch.objects.filter(
+        send_id=send_id, send__status=Send.Status.SENDING, status=SendBatch.Status.RUNNING,
+        touched_at__lt=stale, worker_deaths__lt=settings.SEND_WORKER_DEATHS_PAUSE - 1)
+        .order_by("low_id").values_list("pk", "low_id", "high_id").first())
+    if batch is None:
+        return None
+    pk, low_id, high_id = batch
+    # Conditional: of two workers finishing at once, one takes it over.
+    won = SendBatch.objects.filter(pk=pk, status=SendBatch.Status.RUNNING,
+                                   touched_at__lt=stale).update(
+        touched_at=timezone.now(), worker_deaths=F("worker_deaths") + 1) == 1
+    return (low_id, high_id) if won else None
 
 
 def send_finish_if_complete(send_id: int) -> bool:

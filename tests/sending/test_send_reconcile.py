@@ -13,6 +13,7 @@ from mailer.sending.delivery import CANCELLED_REPLY, STRANDED_REPLY
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import send_create, send_schedule, send_start
 from mailer.sending.reconcile import sends_reconcile
+from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber
 
 pytestmark = pytest.mark.django_db
@@ -135,3 +136,26 @@ def test_resume_gives_a_crash_looping_batch_a_fresh_count(started: Send) -> None
     send_resume(started.pk)
     b = batch(started)
     assert (b.status, b.worker_deaths) == ("queued", 0)
+
+
+def test_a_free_worker_takes_over_the_batch_of_a_worker_that_died(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        sink: SinkServer, settings: object) -> None:
+    """Without waiting for the reconciler to queue it behind every other batch."""
+    from mailer.sending.tasks import send_batch
+
+    settings.SEND_BATCH_SIZE = 2  # type: ignore[attr-defined]
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_start(send.pk)
+    first, second = SendBatch.objects.filter(send=send).order_by("low_id")
+    gone = timezone.now() - timedelta(minutes=2)
+    SendBatch.objects.filter(pk=first.pk).update(status="running", touched_at=gone)
+    Delivery.objects.filter(send=send, id__lte=first.high_id).update(
+        status="sending", lease_owner="dead-worker", lease_until=gone)
+
+    send_batch(send.pk, second.low_id, second.high_id)
+
+    assert len(sink.messages()) == 4
+    assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"sent"}
+    assert SendBatch.objects.get(pk=first.pk).worker_deaths == 1
+    assert Send.objects.get(pk=send.pk).status == "done"
