@@ -79,6 +79,24 @@ def token_take(key: str, rate: float, burst: float | None = None) -> float:
             pause = min(pause * 2, 5.0)
 
 
+def route_bucket_key(route_label: str) -> str:
+    return f"nl:rate:route:{route_label}"
+
+
+def token_debt(key: str, tokens: float) -> None:
+    """Take ``tokens`` from bucket ``key`` beyond what it holds, so that every worker
+    sharing the bucket waits until they are refilled: how a deferral slows the whole
+    route down, not just the worker that met it. Best effort: a Redis error is logged."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        if client.exists(key):  # a bucket that has expired is full anyway; leave it be
+            client.hincrbyfloat(key, "tokens", -tokens)
+    except redis.RedisError as exc:
+        log.warning("rate limit: could not slow down %s (%s)", key, exc)
+
+
 def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None,
                     rate_origin: str = "SEND_RATE_PER_SECOND") -> float:
     """Block until the route's (and the recipient domain's) bucket grants a message.
@@ -89,7 +107,7 @@ def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = No
     rate = settings.SEND_RATE_PER_SECOND if rate is None else rate
     buckets: list[tuple[str, float, str]] = []
     if rate > 0:
-        buckets.append((f"nl:rate:route:{route_label}", rate, rate_origin))
+        buckets.append((route_bucket_key(route_label), rate, rate_origin))
     domain = recipient.rpartition("@")[2].lower()
     domain_rate = settings.SEND_DOMAIN_RATES.get(domain)
     if domain_rate:

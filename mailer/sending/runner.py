@@ -30,7 +30,12 @@ from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.outbound import message_deliver, signing_on
 from mailer.sending.planning import audience_queryset
-from mailer.sending.ratelimit import DeferralBackoff, rate_limit_wait
+from mailer.sending.ratelimit import (
+    DeferralBackoff,
+    rate_limit_wait,
+    route_bucket_key,
+    token_debt,
+)
 from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
@@ -259,7 +264,9 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
             return
         except DeliveryError as exc:
             if not exc.permanent:
-                pacer.deferred()
+                wait = pacer.deferred()
+                if route.rate > 0:  # every worker on the route slows down, not just this one
+                    token_debt(route_bucket_key(route.bucket), wait * route.rate)
             if not _outcome_failure(row, owner, exc, message.message_id, report):
                 report.stopped = "lease lost"
                 return

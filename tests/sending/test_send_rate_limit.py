@@ -13,7 +13,7 @@ import pytest
 from mailer.env import ConfigError, env_rates
 from mailer.errors import SendFault
 from mailer.sending import ratelimit
-from mailer.sending.ratelimit import _script, rate_limit_wait, token_take
+from mailer.sending.ratelimit import _script, rate_limit_wait, token_debt, token_take
 from tests.sending.conftest import ROOT, PrivateRedis
 
 
@@ -122,3 +122,11 @@ def test_it_gives_up_when_redis_stays_away(
         assert fault.value.transient
     finally:
         _script.cache_clear()
+
+
+def test_a_deferral_slows_every_worker_on_the_route_down(bucket_redis: str) -> None:
+    """The debt lives in the shared bucket: another process asking next has to wait."""
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    assert token_take(key, rate=10, burst=10) == 0.0
+    token_debt(key, 20.0)  # two seconds' worth of tokens at 10/s
+    assert token_take(key, rate=10, burst=10) > 1.0
