@@ -198,3 +198,42 @@ def test_sending_moves_again_soon_after_the_broker_restarts_empty(
     received = Counter(sink_read(p)[1] for p in sink.messages())
     assert set(received) == {f"r{i}@load.example" for i in range(3000)}
     assert set(received.values()) == {1}
+
+
+def test_a_batch_whose_worker_keeps_dying_pauses_the_send_instead_of_looping(
+        issue: Issue, lists: dict[str, MailingList], sink: SinkServer, settings: Any,
+        send_queue_name: str, worker_factory: Callable[..., WorkerProcess],
+        beat_factory: Callable[..., BeatProcess]) -> None:
+    """A crash loop (what a native crash on one message looks like), with real SIGKILLs
+    and default lease, reconcile and death-limit settings."""
+    from mailer.sending.control import send_resume
+
+    audience_bulk(lists["public"], 100)
+    settings.SEND_BATCH_SIZE = 100  # one batch
+    slow = {"SEND_RATE_PER_SECOND": "5"}  # the batch outlives each worker
+    beat = beat_factory(**slow)
+    send = send_create(issue, [lists["public"]])
+    send_start(send.pk)
+    for death in range(1, settings.SEND_WORKER_DEATHS_PAUSE + 1):
+        worker = worker_factory(queues=f"{send_queue_name},celery", **slow)
+        assert worker.proc is not None
+        held = Delivery.objects.filter(send=send, status="sending",
+                                       lease_owner__contains=f":{worker.proc.pid}:")
+        wait_until(held.exists, timeout=180, what=f"worker {death} to hold rows", worker=worker)
+        worker.kill()
+    # The reconciler runs in a worker: a healthy one is there to notice the last death.
+    healthy = worker_factory(queues=f"{send_queue_name},celery")
+    wait_until(lambda: status(send.pk) == "paused", timeout=180, what="the send to pause",
+               worker=healthy)
+
+    reason = Send.objects.get(pk=send.pk).status_reason
+    assert f"a worker process died {settings.SEND_WORKER_DEATHS_PAUSE} times on this batch" in reason
+    assert sent_count(send.pk) < 100  # it stopped looping; the rest waits for a person
+    send_resume(send.pk)
+    wait_until(lambda: status(send.pk) == "done", timeout=300, what="the send to finish",
+               worker=healthy)
+    assert beat.alive(), beat.log()
+    received = Counter(sink_read(p)[1] for p in sink.messages())
+    assert set(received) == {f"r{i}@load.example" for i in range(100)}
+    flagged = Delivery.objects.filter(send=send, possibly_duplicated=True).count()
+    assert sum(received.values()) - 100 <= flagged <= settings.SEND_WORKER_DEATHS_PAUSE
