@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from mailer.errors import MailerConfigError
+
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
 
 
-class ConfigError(Exception):
+class ConfigError(MailerConfigError):
     """A setting from the environment is missing or malformed."""
 
 
@@ -112,6 +114,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def env_rates(name: str) -> dict[str, float]:
+    """``KEY=RATE,KEY=RATE`` (e.g. ``gmail.com=20,yahoo.com=2.5``) as {key: rate}; keys
+    are lower-cased, rates must be positive numbers. Empty or unset: {}."""
+    rates: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        key, _, value = item.partition("=")
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not key.strip() or rate <= 0:
+            raise ConfigError(f"{name} item {item!r} is not DOMAIN=RATE; set {name} to e.g. "
+                              "gmail.com=20,yahoo.com=10 (messages per second, above 0)")
+        rates[key.strip().lower()] = rate
+    return rates
 
 
 def env_url(name: str, default: str, *, schemes: tuple[str, ...]) -> str:

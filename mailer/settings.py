@@ -19,6 +19,7 @@ from mailer.env import (
     env_float,
     env_int,
     env_list,
+    env_rates,
     env_required,
     env_str,
     env_url,
@@ -206,14 +207,22 @@ SMTP_URL = production_required(
 )
 SMTP_ROUTE = smtp_from_url("SMTP_URL", SMTP_URL)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200, minimum=1)
-SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 300, minimum=10)
-SEND_RECONCILE_SECONDS = env_int("SEND_RECONCILE_SECONDS", 60, minimum=1)
+# Short, renewed by a heartbeat while the worker lives: a dead worker's rows move within ~1 min.
+SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 30, minimum=10)
+SEND_RECONCILE_SECONDS = env_int("SEND_RECONCILE_SECONDS", 20, minimum=1)
 SEND_MAX_ATTEMPTS = env_int("SEND_MAX_ATTEMPTS", 5, minimum=1)
 SEND_RATE_PER_SECOND = env_float("SEND_RATE_PER_SECOND", 0.0, minimum=0.0)  # 0 = unlimited
 SEND_RETRY_BASE_SECONDS = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
 SEND_TASK_QUEUE = env_str("SEND_TASK_QUEUE", "celery")
-# SEND_DOMAIN_RATES (e.g. "gmail.com=20,mail.ru=10") is read by mailer.sending.ratelimit.
+SEND_DOMAIN_RATES = env_rates("SEND_DOMAIN_RATES")  # per recipient domain, e.g. gmail.com=20
 SEND_ERROR_BUDGET = env_float("SEND_ERROR_BUDGET", 0.2, minimum=0.0)
+# A send whose relay keeps deferring (4xx, dropped or refused connections) and has accepted
+# nothing for this long is paused with the reason; shorter trouble only slows it down.
+SEND_DEFERRAL_PAUSE_SECONDS = env_int("SEND_DEFERRAL_PAUSE_SECONDS", 900, minimum=60)
+# A batch whose worker process died this many times (crash loop) pauses its send.
+SEND_WORKER_DEATHS_PAUSE = env_int("SEND_WORKER_DEATHS_PAUSE", 3, minimum=1)
+# A sending send with no delivery activity for this long shows a "stalled" warning.
+SEND_STALL_WARNING_SECONDS = env_int("SEND_STALL_WARNING_SECONDS", 300, minimum=30)
 # DKIM signing (RFC 6376) is on when a private key file is given.
 DKIM_PRIVATE_KEY_PATH = env_str("DKIM_PRIVATE_KEY_PATH", "")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR", "news")

@@ -1,43 +1,46 @@
 """Mail the audience app sends itself: the double opt-in confirmation and, on request from
 an unsubscribe page, a fresh preferences link.
 
-Sent with ``django.core.mail`` over the SMTP route from ``settings.SMTP_ROUTE`` (the same
-relay as newsletters) unless the project chose another EMAIL_BACKEND (tests use locmem).
-Run by a Celery worker (``subscribers.tasks.confirmation_mail``), queued when the
-subscribe transaction commits: no network I/O in the request nor in a transaction.
+Built with ``django.core.mail`` (templates, translation, headers), then signed and
+delivered by the same code as newsletters (``mailer.sending.outbound.message_deliver``
+over ``settings.SMTP_ROUTE``), with the same outcome classes: a permanent refusal of the
+address is a hard bounce (suppressed, not retried); a deferral is retried by the task.
+A project that chose another EMAIL_BACKEND (tests use locmem) gets the built message
+through that backend instead. Run by Celery workers (``subscribers.tasks``), queued when
+the request's transaction commits: no network I/O in the request nor in a transaction.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
+from email.utils import make_msgid
+from enum import StrEnum
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from subscribers.models import ConsentRecord, Subscription
+from mailer.env import ConfigError
+from mailer.sending.outbound import message_deliver, sender_address
+from mailer.sending.smtp import DeliveryError, SmtpSession
+from subscribers.models import ConsentRecord, Subscriber, Subscription, Suppression
+from subscribers.services import suppression_add
 from subscribers.tokens import CONFIRM_MAX_AGE_DAYS, confirm_token, preferences_token
 
 log = logging.getLogger(__name__)
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
-def mail_connection() -> BaseEmailBackend:
-    if getattr(settings, "EMAIL_BACKEND", SMTP_BACKEND) != SMTP_BACKEND:
-        return get_connection()
-    route = settings.SMTP_ROUTE
-    return get_connection(
-        SMTP_BACKEND, host=route.host, port=route.port, username=route.username or None,
-        password=route.password or None, use_tls=route.security == "starttls",
-        use_ssl=route.security == "tls", timeout=route.timeout)
+class Sent(StrEnum):
+    SENT = "sent"
+    DEFERRED = "deferred"  # worth retrying: the relay deferred or could not be reached
+    REFUSED = "refused"  # for good: retrying the same message cannot help
 
 
-def confirmation_send(subscription_id: int) -> bool:
-    """Send the confirmation link; False (logged) if the relay refused or was unreachable.
-    The person sees the same page either way and can simply subscribe again."""
+def confirmation_send(subscription_id: int) -> Sent:
+    """Send the confirmation link (single-use: it names the pending consent record). The
+    person sees the same page whatever the outcome and can simply subscribe again."""
     sub = Subscription.objects.select_related("subscriber", "mailing_list").get(
         pk=subscription_id)
     pending = (ConsentRecord.objects.filter(
@@ -48,38 +51,49 @@ def confirmation_send(subscription_id: int) -> bool:
     url = f"{settings.SITE_URL}/confirm/{token}/"
     with translation.override(sub.subscriber.language):
         context = {"list": sub.mailing_list, "url": url, "days": CONFIRM_MAX_AGE_DAYS}
-        subject = render_to_string("subscribers/email/confirm_subject.txt", context).strip()
-        body = render_to_string("subscribers/email/confirm_body.txt", context)
-    message = EmailMessage(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL,
-                           [sub.subscriber.email], connection=mail_connection())
-    message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
-    try:
-        message.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("confirmation mail for subscription %s not sent: %s", sub.pk, exc)
-        return False
-    return True
+        message = _transactional(sub.subscriber.email, "subscribers/email/confirm", context)
+    return _send(message, sub.subscriber.email, f"confirmation mail for subscription {sub.pk}")
 
 
-def preferences_link_send(subscriber_id: int) -> bool:
+def preferences_link_send(subscriber_id: int) -> Sent:
     """Mail a fresh preferences link to the person's own address (asked for from an
-    unsubscribe page, which no longer shows one). False (logged) if the relay refused."""
-    from subscribers.models import Subscriber
-
+    unsubscribe page, which no longer shows one)."""
     person = Subscriber.objects.filter(pk=subscriber_id).first()
     if person is None:
-        return False
+        return Sent.REFUSED  # erased meanwhile: nobody to mail
     url = f"{settings.SITE_URL}/p/{preferences_token(person.pk)}/"
     with translation.override(person.language):
-        context = {"url": url}
-        subject = render_to_string("subscribers/email/preferences_subject.txt", context).strip()
-        body = render_to_string("subscribers/email/preferences_body.txt", context)
-    message = EmailMessage(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL,
-                           [person.email], connection=mail_connection())
+        message = _transactional(person.email, "subscribers/email/preferences", {"url": url})
+    return _send(message, person.email, f"preferences link for subscriber {person.pk}")
+
+
+def _transactional(address: str, template: str, context: dict[str, object]) -> EmailMessage:
+    subject = render_to_string(f"{template}_subject.txt", context).strip()
+    body = render_to_string(f"{template}_body.txt", context)
+    message = EmailMessage(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [address])
     message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
-    try:
+    # Of our mail domain, not the host name Django would use (often "localhost").
+    message.extra_headers["Message-ID"] = make_msgid(domain=settings.MAIL_DOMAIN)
+    return message
+
+
+def _send(message: EmailMessage, address: str, what: str) -> Sent:
+    if settings.EMAIL_BACKEND != SMTP_BACKEND:
         message.send()
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("preferences link for subscriber %s not sent: %s", person.pk, exc)
-        return False
-    return True
+        return Sent.SENT
+    session = SmtpSession(settings.SMTP_ROUTE)
+    try:
+        message_deliver(session, sender_address(), address,
+                        message.message().as_bytes(linesep="\r\n"))
+    except DeliveryError as exc:
+        if exc.permanent and exc.recipient:
+            suppression_add(address, Suppression.Reason.HARD_BOUNCE,
+                            detail=f"SMTP {exc.code} {exc.reply}"[:500])
+        log.warning("%s not sent: %s", what, exc)
+        return Sent.REFUSED if exc.permanent else Sent.DEFERRED
+    except ConfigError as exc:  # an unusable DKIM key: worth retrying once it is fixed
+        log.error("%s not sent: %s", what, exc)
+        return Sent.DEFERRED
+    finally:
+        session.close()
+    return Sent.SENT

@@ -34,14 +34,15 @@ from django.db.models import JSONField, Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from mailer.engagement.segments import ENGAGEMENT_FIELDS, engagement_condition
-from subscribers.models import Subscriber, Subscription, Suppression
+from mailer.errors import MailerError
+from subscribers.models import Subscriber, Subscription
 
 MAX_RULE_LENGTH = 4000
 MAX_DEPTH = 32
 MAX_VALUES = 1000
 
 
-class SegmentError(ValueError):
+class SegmentError(MailerError, ValueError):
     """A rule that cannot be compiled. ``position`` is the 0-based offset of the mistake."""
 
     def __init__(self, message: str, position: int) -> None:
@@ -452,23 +453,3 @@ def segment_preview(rule: str, *, sample_size: int = 10) -> tuple[int, list[Subs
     """(how many subscribers match, the first few by id) — for the editor's live count."""
     qs = Subscriber.objects.filter(segment_filter(rule))
     return qs.count(), list(qs.order_by("pk")[:sample_size])
-
-
-def audience_subscribers(list_ids: list[int], *, excluded_list_ids: list[int] | None = None,
-                         rule: str = "") -> QuerySet[Subscriber]:
-    """Who a send targets: confirmed on any of ``list_ids``, minus anyone still subscribed
-    (confirmed or unconfirmed) to an excluded list, intersected with the segment ``rule``,
-    minus blocklisted and suppressed addresses. Each person appears once."""
-    qs = Subscriber.objects.filter(
-        pk__in=Subscription.objects.filter(
-            mailing_list_id__in=list_ids, status=Subscription.Status.CONFIRMED,
-        ).values("subscriber_id"),
-        status=Subscriber.Status.ACTIVE,
-    ).exclude(email_hash__in=Suppression.objects.values("email_hash"))
-    if excluded_list_ids:
-        qs = qs.exclude(pk__in=Subscription.objects.filter(
-            mailing_list_id__in=excluded_list_ids,
-        ).exclude(status=Subscription.Status.UNSUBSCRIBED).values("subscriber_id"))
-    if rule.strip():
-        qs = qs.filter(segment_filter(rule))
-    return qs

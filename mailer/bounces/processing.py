@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from mailer.bounces.models import BounceEvent
 from mailer.bounces.parsing import Failure, Report, report_parse
+from mailer.sending.delivery import delivery_bounced_after_sent
 from mailer.sending.mime import message_id_for
 from mailer.sending.models import Delivery
 from mailer.sending.verp import unsubscribe_address_read, verp_read
@@ -137,11 +138,8 @@ def _soft_count(address: str, delivery_id: int) -> Outcome:
 def _delivery_mark_bounced(delivery_id: int, failure: Failure) -> None:
     """The one transition of a Delivery after it was sent: an asynchronous bounce.
     Conditional on ``sent`` so that a late report never rewrites another outcome."""
-    Delivery.objects.filter(pk=delivery_id, status=Delivery.Status.SENT).update(
-        status=Delivery.Status.BOUNCED,
-        smtp_reply=f"async {failure.kind}: {failure.status} {failure.diagnostic}".strip()[:2000],
-        updated_at=timezone.now(),
-    )
+    delivery_bounced_after_sent(
+        delivery_id, f"async {failure.kind}: {failure.status} {failure.diagnostic}".strip())
 
 
 def _unsubscribe_everywhere(delivery: Delivery) -> None:

@@ -6,7 +6,6 @@ so a check sees what a mail client sees.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -158,8 +157,3 @@ def dedupe(findings: list[Finding]) -> list[Finding]:
             seen.add(f)
             out.append(f)
     return out
-
-
-def text_lines_too_long(text: str, width: int = 76) -> list[str]:
-    return [line for line in text.splitlines() if len(line) > width and " " in line.strip()
-            and not re.search(r"\S{40,}", line)]

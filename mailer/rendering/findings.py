@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mailer.errors import MailerError
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -15,7 +17,7 @@ class Finding:
         return f"{self.level}: {self.message} [{self.code}]"
 
 
-class RenderError(Exception):
+class RenderError(MailerError):
     """The issue cannot be rendered; ``findings`` lists every problem found (errors first)."""
 
     def __init__(self, findings: list[Finding]):

@@ -13,6 +13,7 @@ Map of the package (DESIGN.md, "The send pipeline and its invariants"):
 - ``smtp``       the connection and the classification of its failures;
 - ``verp``       signed bounce addresses; ``ratelimit`` the Redis token bucket;
 - ``reconcile``  the self-healing pass (beat, and at worker start);
+- ``faults``     failures about the send: release, pause with the reason;
 - ``control``, ``progress``, ``report``  staff controls, counters, delivery log.
 
 Decisions worth knowing (and why):
@@ -28,7 +29,10 @@ Decisions worth knowing (and why):
   been on the wire; only that row is flagged ``possibly_duplicated``. So is a row
   whose connection died after its whole message was sent and before the answer.
 - A rate-limit bucket that cannot reach Redis waits up to a minute for it (the
-  worker keeps its claimed rows) before the batch fails over to the reconciler.
+  worker keeps its claimed rows); then it is a fault of the send (``faults``).
+- A failure about the send rather than one recipient (DKIM key, layout, a rate
+  without Redis, Redis away, anything unexpected) hands the batch's rows back
+  unflagged and pauses the send with a reason naming cause and fix (``faults``).
 - ``SendBatch`` rows record when a batch's task was last queued or seen working,
   so the reconciler re-enqueues lost tasks (Redis restart, killed worker) without
   flooding the queue with copies of live ones.

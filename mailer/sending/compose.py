@@ -6,8 +6,6 @@ DESIGN.md invariant 1: MJML is compiled once per variant revision (by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from django.conf import settings
 
 from mailer.engagement.modes import TrackingMode
@@ -100,8 +98,3 @@ class MessageFactory:
         return Recipient(delivery_id=delivery_id, subscriber_id=subscriber_id, email=email,
                          name=_plain(name), organisation=_plain(organisation), list_id=list_id,
                          list_slug=self.list_slugs.get(list_id or 0, ""))
-
-
-def variants_warm(factory: MessageFactory, variant_ids: Iterable[int]) -> None:
-    for vid in set(variant_ids):
-        factory.template(vid)

@@ -1,17 +1,16 @@
 """Staff controls of a running send: pause, resume, cancel, retry the failed rows.
 
-Workers read the send's status before each chunk they claim, so a pause or cancel
-takes effect within one chunk per worker; rows already claimed finish first
-(stopping mid-chunk would strand their leases).
+Workers look at the send's status about once a second while they send, so a pause or
+cancel takes effect within about a second: the message on the wire finishes, and the
+rows a worker still holds are handed back (skipped, for a cancelled send).
 """
 
 from __future__ import annotations
 
 from django.db import transaction
-from django.utils import timezone
 
-from mailer.sending.delivery import CANCELLED_REPLY
-from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.delivery import delivery_failed_reopen, delivery_skip_unclaimed
+from mailer.sending.models import Send, SendBatch
 from mailer.sending.reconcile import send_resume_batches
 from mailer.sending.state import send_transition_or_raise
 
@@ -37,19 +36,14 @@ def send_cancel(send_id: int, *, by: str = "staff") -> int:
     worker claims a row of a cancelled send."""
     with transaction.atomic():
         send_transition_or_raise(send_id, S.CANCELLED, reason=f"cancelled by {by}")
-        return Delivery.objects.filter(
-            send_id=send_id, status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING],
-        ).update(status=Delivery.Status.SKIPPED, smtp_reply=CANCELLED_REPLY,
-                 next_attempt_at=None, updated_at=timezone.now())
+        return delivery_skip_unclaimed(send_id)
 
 
 def send_retry_failed(send_id: int) -> int:
     """Give rows that failed (not bounced) another full set of attempts and reopen
     the send. Returns how many rows will be retried."""
     with transaction.atomic():
-        rows = Delivery.objects.filter(send_id=send_id, status=Delivery.Status.FAILED)
-        count = rows.update(status=Delivery.Status.RETRYING, attempts=0,
-                            next_attempt_at=timezone.now(), updated_at=timezone.now())
+        count = delivery_failed_reopen(send_id)
         if not count:
             return 0
         status = Send.objects.filter(pk=send_id).values_list("status", flat=True).get()

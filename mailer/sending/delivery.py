@@ -25,12 +25,24 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from mailer.env import env_float
 from mailer.sending.models import Delivery
 
 D = Delivery.Status
 UNFINISHED = (D.PENDING, D.SENDING, D.RETRYING)
 FINAL = (D.SENT, D.FAILED, D.BOUNCED, D.SKIPPED)
+
+# target status -> statuses a row may reach it from. Every function below that changes
+# ``Delivery.status`` is a conditional UPDATE on these sources (plus the lease owner
+# where a worker holds the row), so a late writer sees a row count of 0, not a clobber.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    D.SENDING: frozenset({D.PENDING, D.RETRYING}),  # delivery_claim_batch
+    D.PENDING: frozenset({D.SENDING}),  # released, never tried
+    D.RETRYING: frozenset({D.SENDING, D.FAILED}),  # deferred, lease expired; retry-failed
+    D.SENT: frozenset({D.SENDING}),
+    D.FAILED: frozenset({D.SENDING}),
+    D.BOUNCED: frozenset({D.SENDING, D.SENT}),  # RCPT 5xx; a bounce report after sending
+    D.SKIPPED: frozenset({D.SENDING, D.PENDING, D.RETRYING}),  # left the audience; cancelled
+}
 
 
 @dataclass(frozen=True)
@@ -184,9 +196,7 @@ def delivery_record_skipped(pk: int, owner: str, reason: str) -> bool:
 
 def retry_delay(attempts: int) -> timedelta:
     """Jittered exponential backoff: base * 2^(attempts-1), capped at one hour, +-25 %."""
-    base = getattr(settings, "SEND_RETRY_BASE_SECONDS", None)
-    if base is None:  # not in settings.py yet: read the environment the same strict way
-        base = env_float("SEND_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+    base = settings.SEND_RETRY_BASE_SECONDS
     delay = min(base * 2 ** max(attempts - 1, 0), 3600.0)
     return timedelta(seconds=delay * random.uniform(0.75, 1.25))
 
@@ -227,6 +237,43 @@ def delivery_release(ids: list[int], owner: str, *, delay: timedelta | None = No
         updated_at=now)
 
 
-def delivery_lease_extend(owner: str, seconds: int | None = None) -> int:
+def delivery_release_owner(send_id: int, low_id: int, high_id: int, owner: str) -> int:
+    """Hand back every row of the range that ``owner`` still holds, due now and not
+    flagged: the caller knows none of their messages reached a socket (it stopped
+    before sending them, or recorded the one it was sending)."""
+    now = timezone.now()
+    return Delivery.objects.filter(
+        send_id=send_id, id__gte=low_id, id__lte=high_id, lease_owner=owner, status=D.SENDING,
+    ).update(status=Case(When(attempts=0, then=Value(D.PENDING)), default=Value(D.RETRYING)),
+             next_attempt_at=now, lease_until=None, lease_owner="", updated_at=now)
+
+
+def delivery_skip_unclaimed(send_id: int) -> int:
+    """Rows of a cancelled send that nobody holds end ``skipped``: the ledger says who
+    did not get the issue and why. Returns how many."""
+    return Delivery.objects.filter(send_id=send_id, status__in=[D.PENDING, D.RETRYING]).update(
+        status=D.SKIPPED, smtp_reply=CANCELLED_REPLY, next_attempt_at=None,
+        updated_at=timezone.now())
+
+
+def delivery_failed_reopen(send_id: int) -> int:
+    """Staff retry the failed (not bounced) rows: each gets a full set of attempts again,
+    due now. Returns how many rows were reopened."""
+    now = timezone.now()
+    return Delivery.objects.filter(send_id=send_id, status=D.FAILED).update(
+        status=D.RETRYING, attempts=0, next_attempt_at=now, updated_at=now)
+
+
+def delivery_bounced_after_sent(delivery_id: int, reply: str) -> bool:
+    """An asynchronous bounce report (DSN) for a message the relay had accepted. Only a
+    ``sent`` row changes, so a late report never rewrites another outcome."""
+    return Delivery.objects.filter(pk=delivery_id, status=D.SENT).update(
+        status=D.BOUNCED, smtp_reply=reply[:2000], updated_at=timezone.now()) == 1
+
+
+def delivery_lease_extend(send_id: int, low_id: int, high_id: int, owner: str,
+                          seconds: int | None = None) -> int:
+    """Renew ``owner``'s leases in the range (the heartbeat); returns rows renewed."""
     until = timezone.now() + timedelta(seconds=seconds or settings.SEND_LEASE_SECONDS)
-    return Delivery.objects.filter(lease_owner=owner, status=D.SENDING).update(lease_until=until)
+    return Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id,
+                                   lease_owner=owner, status=D.SENDING).update(lease_until=until)

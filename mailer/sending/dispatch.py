@@ -13,9 +13,7 @@ from mailer.sending.models import SendBatch
 def send_queue() -> str:
     """The Celery queue of send tasks: SEND_TASK_QUEUE (setting or environment),
     default "celery". Dedicated sending workers run with ``-Q <that queue>``."""
-    from mailer.env import env_str
-
-    return str(getattr(settings, "SEND_TASK_QUEUE", "") or env_str("SEND_TASK_QUEUE", "celery"))
+    return str(settings.SEND_TASK_QUEUE)
 
 
 def batch_publish(send_id: int, low_id: int, high_id: int, *, countdown: float | None = None,

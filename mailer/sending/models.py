@@ -63,6 +63,11 @@ class Route(models.Model):
             raise ValidationError(str(exc)) from None
         if self.rate_per_second < 0:
             raise ValidationError(_("The rate cannot be negative."))
+        if self.rate_per_second > 0 and not settings.REDIS_URL:
+            raise ValidationError(_(
+                "A rate needs Redis: the limit is shared by every worker through it, and "
+                "REDIS_URL is not set. Set REDIS_URL on the web app and the workers, or "
+                "leave the rate at 0 (no limit)."))
 
     def config(self, *, require_password: bool = True) -> SmtpRoute:
         """The connection settings; ConfigError (naming the route, saying what to change) if
@@ -294,6 +299,9 @@ class SendBatch(models.Model):
     due_at = models.DateTimeField(_("due at"), null=True, blank=True)
     touched_at = models.DateTimeField(_("touched at"), null=True, blank=True)
     enqueued_count = models.PositiveIntegerField(_("enqueued count"), default=0)
+    # Times the reconciler found this batch's worker gone (heartbeat silent) since the
+    # send last started or resumed; a crash loop pauses the send instead of looping.
+    worker_deaths = models.PositiveIntegerField(_("worker deaths"), default=0)
 
     class Meta:
         verbose_name = _("send batch")

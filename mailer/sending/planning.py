@@ -23,17 +23,18 @@ from django.db.models.functions import Now
 
 from mailer.engagement.planning import tracking_freeze
 from mailer.env import ConfigError
+from mailer.errors import MailerError
 from mailer.issues.models import Issue
 from mailer.sending import dispatch
 from mailer.sending.models import Delivery, Route, Send, SendBatch
-from mailer.sending.state import TransitionRefused, send_transition
+from mailer.sending.state import TRANSITIONS, TransitionRefused, send_reason_note, send_transition
 from subscribers.models import MailingList, Segment, Subscriber, Subscription, Suppression
 
 log = logging.getLogger(__name__)
 S = Send.Status
 
 
-class PlanError(Exception):
+class PlanError(MailerError):
     """The send cannot be planned as asked; the message says what to change."""
 
 
@@ -231,8 +232,24 @@ def send_start(send_id: int) -> PlanResult | None:
     """Plan a draft or due scheduled send and queue its batches.
 
     Returns None if another process started (or cancelled) the send first. Batches
-    are queued on commit, so a worker never looks for rows not yet visible.
+    are queued on commit, so a worker never looks for rows not yet visible. Raises
+    ``PreflightRefused`` (a PlanError) without changing the send's status when it
+    could not be sent now (route, Redis, DKIM key, rendering); the reason is noted
+    on the send, and a scheduled send is tried again by the reconciler.
     """
+    from mailer.sending.preflight import PreflightRefused, send_preflight  # imports this module
+
+    send = Send.objects.select_related("issue", "smtp_route").filter(pk=send_id).first()
+    if send is None or send.status not in TRANSITIONS[S.PLANNING]:
+        return None
+    try:
+        send_preflight(send)
+    except PreflightRefused as exc:
+        send_reason_note(send_id, f"not started: {exc}; nothing was planned or sent, the send "
+                         "is kept as it was: start it again once fixed"
+                         + (" (a scheduled send is retried every minute)"
+                            if send.status == S.SCHEDULED else ""))
+        raise
     try:
         with transaction.atomic():
             if not send_transition(send_id, S.PLANNING):
@@ -256,5 +273,13 @@ def send_start(send_id: int) -> PlanResult | None:
 
 
 def send_schedule(send_id: int) -> bool:
-    """Mark a draft with a future ``scheduled_at`` as scheduled; the reconciler starts it."""
+    """Mark a draft with a future ``scheduled_at`` as scheduled; the reconciler starts it.
+    Raises ``PreflightRefused`` (a PlanError) if it could not be sent as things stand:
+    better to hear it now than at the scheduled hour."""
+    from mailer.sending.preflight import send_preflight  # imports this module
+
+    send = Send.objects.select_related("issue", "smtp_route").filter(pk=send_id).first()
+    if send is None:
+        return False
+    send_preflight(send)
     return send_transition(send_id, S.SCHEDULED)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from mailer.sending.models import Delivery, Send
@@ -29,8 +30,17 @@ def ledger_summary(send_id: int, window_seconds: int = THROUGHPUT_WINDOW_SECONDS
     aggregates: dict[str, Any] = {s.value: Count("id", filter=Q(status=s.value)) for s in D}
     aggregates["possibly_duplicated"] = Count("id", filter=Q(possibly_duplicated=True))
     aggregates["recent_sent"] = Count("id", filter=Q(status=D.SENT, sent_at__gte=since))
+    # Deferred: waiting to retry after the relay answered (4xx, dropped connection).
+    deferred = Q(status=D.RETRYING) & ~Q(smtp_reply="")
+    aggregates["deferred"] = Count("id", filter=deferred)
+    aggregates["retry_at"] = Min("next_attempt_at", filter=deferred)
+    aggregates["active_at"] = Max("updated_at")  # a claim, an outcome or a release
     row = Delivery.objects.filter(send_id=send_id).aggregate(**aggregates)
-    return {key: int(value or 0) for key, value in row.items()}
+    times = {key: row.pop(key) for key in ("retry_at", "active_at")}
+    summary = {key: int(value or 0) for key, value in row.items()}
+    for key, at in times.items():  # as epoch seconds, so the summary stays all ints
+        summary[key] = int(at.timestamp()) if at else 0
+    return summary
 
 
 def _summary_for(send: Send) -> dict[str, int]:
@@ -56,6 +66,8 @@ def send_progress(send_id: int) -> dict[str, Any]:
         elapsed = max((timezone.now() - send.started_at).total_seconds(), 1.0)
         throughput = counts[D.SENT] / elapsed
     eta = round(unfinished / throughput, 1) if throughput > 0 and unfinished else None
+    deferred = counts["deferred"]
+    retry_at = _when(counts["retry_at"])
     return {
         "id": send.pk,
         "issue": send.issue.slug,
@@ -70,12 +82,41 @@ def send_progress(send_id: int) -> dict[str, Any]:
         "sending": counts[D.SENDING],
         "retrying": counts[D.RETRYING],
         "possibly_duplicated": counts["possibly_duplicated"],
+        "deferred": deferred,
+        "retry_at": retry_at.isoformat() if retry_at else None,
+        "notices": _notices(send, deferred, retry_at, _when(counts["active_at"])),
         "throughput": round(throughput, 1),
         "eta_seconds": eta if sending else None,
         "scheduled_at": send.scheduled_at.isoformat() if send.scheduled_at else None,
         "started_at": send.started_at.isoformat() if send.started_at else None,
         "finished_at": send.finished_at.isoformat() if send.finished_at else None,
     }
+
+
+def _when(epoch: int) -> datetime | None:
+    return datetime.fromtimestamp(epoch, tz=UTC) if epoch else None
+
+
+def _notices(send: Send, deferred: int, retry_at: datetime | None,
+             active_at: datetime | None) -> list[str]:
+    """Plain sentences for staff about a send that is slower than it looks."""
+    notices: list[str] = []
+    if send.status != Send.Status.SENDING:
+        return notices
+    if deferred and retry_at is not None:
+        at = timezone.localtime(retry_at).strftime("%H:%M:%S")
+        notices.append(f"{deferred} deferred by the relay, retrying at {at}; nothing is lost "
+                       "and the send slows down instead of stopping")
+    # Quiet since the later of the last row activity and the last start or resume.
+    last = max(filter(None, (active_at, send.updated_at)))
+    quiet = (timezone.now() - last).total_seconds()
+    waiting_retry = retry_at is not None and retry_at > timezone.now()
+    if quiet >= settings.SEND_STALL_WARNING_SECONDS and not waiting_retry:
+        notices.append(f"stalled: no message sent or tried for {int(quiet // 60)} minutes "
+                       f"(since {timezone.localtime(last):%H:%M}). Nothing is lost; check that "
+                       "workers are running (celery worker) and reach the database and the "
+                       "broker, and that beat runs the reconciler")
+    return notices
 
 
 def send_is_settled(progress: dict[str, Any]) -> bool:

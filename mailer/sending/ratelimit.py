@@ -9,7 +9,7 @@ workers on machines with skewed clocks share one notion of "now".
 from __future__ import annotations
 
 import logging
-import os
+import random
 import time
 from functools import cache
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 
 from mailer.env import ConfigError
+from mailer.errors import SendFault
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,6 @@ return wait
 def _script() -> Any:
     import redis
 
-    if not settings.REDIS_URL:
-        raise ConfigError("SEND_RATE_PER_SECOND is set but REDIS_URL is empty; set REDIS_URL to "
-                          "redis://HOST:6379/0 (the rate limit is shared through Redis)")
     client = redis.Redis.from_url(settings.REDIS_URL)
     return client.register_script(BUCKET_SCRIPT)
 
@@ -59,8 +57,8 @@ REDIS_OUTAGE_PATIENCE_SECONDS = 60.0
 
 def token_take(key: str, rate: float, burst: float | None = None) -> float:
     """Take one token from bucket ``key``; returns 0 if granted, else seconds to wait
-    before asking again (nothing was taken). Waits out a short Redis outage; raises
-    the Redis error when it lasts longer than REDIS_OUTAGE_PATIENCE_SECONDS."""
+    before asking again (nothing was taken). Waits out a short Redis outage; raises a
+    transient ``SendFault`` when it lasts longer than REDIS_OUTAGE_PATIENCE_SECONDS."""
     import redis
 
     burst = burst if burst is not None else max(1.0, rate)
@@ -72,51 +70,95 @@ def token_take(key: str, rate: float, burst: float | None = None) -> float:
             return wait_ms / 1000.0
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if time.monotonic() + pause > deadline:
-                raise
+                raise SendFault(
+                    f"Redis (REDIS_URL), which holds the shared rate limits, has been unreachable "
+                    f"for over {REDIS_OUTAGE_PATIENCE_SECONDS:.0f} s ({exc}); start Redis or fix "
+                    "REDIS_URL on the workers", transient=True) from None
             log.warning("rate limit: Redis unreachable (%s); asking again in %.2f s", exc, pause)
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
 
 
-def _domain_rates() -> dict[str, float]:
-    """Optional per-recipient-domain limits (messages/s): the SEND_DOMAIN_RATES setting
-    (a dict), else the environment variable, e.g. ``gmail.com=20,yahoo.com=10``."""
-    configured = getattr(settings, "SEND_DOMAIN_RATES", None)
-    if configured is not None:
-        return dict(configured)
-    return domain_rates_parse(os.environ.get("SEND_DOMAIN_RATES", ""))
+def route_bucket_key(route_label: str) -> str:
+    return f"nl:rate:route:{route_label}"
 
 
-def domain_rates_parse(raw: str) -> dict[str, float]:
-    rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
-        domain, _, value = item.partition("=")
-        try:
-            rate = float(value)
-        except ValueError:
-            rate = -1.0
-        if not domain or rate <= 0:
-            raise ConfigError(f"SEND_DOMAIN_RATES item {item!r} is not DOMAIN=RATE; set "
-                              "SEND_DOMAIN_RATES to e.g. gmail.com=20,yahoo.com=10")
-        rates[domain.strip().lower()] = rate
-    return rates
+def token_debt(key: str, tokens: float) -> None:
+    """Take ``tokens`` from bucket ``key`` beyond what it holds, so that every worker
+    sharing the bucket waits until they are refilled: how a deferral slows the whole
+    route down, not just the worker that met it. Best effort: a Redis error is logged."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
+        if client.exists(key):  # a bucket that has expired is full anyway; leave it be
+            client.hincrbyfloat(key, "tokens", -tokens)
+    except redis.RedisError as exc:
+        log.warning("rate limit: could not slow down %s (%s)", key, exc)
 
 
-def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None) -> float:
+def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None,
+                    rate_origin: str = "SEND_RATE_PER_SECOND") -> float:
     """Block until the route's (and the recipient domain's) bucket grants a message.
-    ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none). Returns
-    seconds slept. A no-op when no limit is configured."""
+    ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none) and
+    ``rate_origin`` says where it was set, for the error when Redis is not configured.
+    Returns seconds slept. A no-op when no limit is configured."""
     slept = 0.0
     rate = settings.SEND_RATE_PER_SECOND if rate is None else rate
-    buckets: list[tuple[str, float]] = []
+    buckets: list[tuple[str, float, str]] = []
     if rate > 0:
-        buckets.append((f"nl:rate:route:{route_label}", rate))
+        buckets.append((route_bucket_key(route_label), rate, rate_origin))
     domain = recipient.rpartition("@")[2].lower()
-    domain_rate = _domain_rates().get(domain)
+    domain_rate = settings.SEND_DOMAIN_RATES.get(domain)
     if domain_rate:
-        buckets.append((f"nl:rate:domain:{domain}", domain_rate))
-    for key, r in buckets:
+        buckets.append((f"nl:rate:domain:{domain}", domain_rate, "SEND_DOMAIN_RATES"))
+    for key, r, origin in buckets:
+        if not settings.REDIS_URL:
+            raise ConfigError(rate_without_redis(origin, r))
         while (wait := token_take(key, r)) > 0:
             time.sleep(wait)
             slept += wait
     return slept
+
+
+def rate_without_redis(origin: str, rate: float) -> str:
+    return (f"{origin} limits sending to {rate:g} messages/s, but REDIS_URL is empty and the "
+            "limit is shared between workers through Redis; set REDIS_URL to "
+            "redis://HOST:6379/0 on the workers, or remove the limit")
+
+
+# A relay that defers (4xx) or drops connections is asking us to slow down. The first
+# deferral waits this long before the next message, each further one in a row doubles
+# it up to the maximum; each accepted message halves it. Short on purpose: the
+# deferred messages themselves wait minutes (``retry_delay``), this only stops a
+# worker from hammering a relay that is shedding load.
+DEFERRAL_BACKOFF_FIRST_SECONDS = 0.5
+DEFERRAL_BACKOFF_MAX_SECONDS = 2.0
+
+
+class DeferralBackoff:
+    """The adaptive pace of one worker on one route: ``pause`` before each message,
+    ``deferred`` after a 4xx or a dropped connection, ``accepted`` after a 2xx."""
+
+    def __init__(self) -> None:
+        self.delay = 0.0
+        self.not_before = 0.0  # time.monotonic() of the earliest next message
+
+    def deferred(self) -> float:
+        """Back off; returns the wait (jittered +-25 %) before the next message."""
+        self.delay = min(max(self.delay * 2, DEFERRAL_BACKOFF_FIRST_SECONDS),
+                         DEFERRAL_BACKOFF_MAX_SECONDS)
+        wait = self.delay * random.uniform(0.75, 1.25)
+        self.not_before = time.monotonic() + wait
+        return wait
+
+    def accepted(self) -> None:
+        self.delay = self.delay / 2 if self.delay >= DEFERRAL_BACKOFF_FIRST_SECONDS / 4 else 0.0
+
+    def pause(self) -> float:
+        """Sleep until the next message may go; returns seconds slept."""
+        wait = self.not_before - time.monotonic()
+        if wait <= 0:
+            return 0.0
+        time.sleep(wait)
+        return wait

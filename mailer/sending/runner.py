@@ -12,25 +12,35 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
+from django.db import DatabaseError, connection
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from mailer.env import ConfigError
-from mailer.rendering import RenderError
+from mailer.errors import SendFault
 from mailer.sending import delivery as ledger
-from mailer.sending.compose import MessageFactory, variants_warm
+from mailer.sending.compose import MessageFactory
+from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
+from mailer.sending.outbound import message_deliver, signing_on
 from mailer.sending.planning import audience_queryset
-from mailer.sending.ratelimit import rate_limit_wait
-from mailer.sending.routes import ChosenRoute, route_for
+from mailer.sending.ratelimit import (
+    DeferralBackoff,
+    rate_limit_wait,
+    route_bucket_key,
+    token_debt,
+)
+from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
 from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
 from mailer.sending.state import send_transition
 from mailer.sending.verp import verp_address
-from mailer.signing.dkim_sign import dkim_key, dkim_sign
+from mailer.signing.dkim_sign import dkim_key
 from subscribers.models import Subscription, Suppression
 from subscribers.services import suppression_add
 
@@ -41,6 +51,9 @@ MIN_OUTCOMES_FOR_BUDGET = 20
 # Retries due sooner than this are re-enqueued with a countdown by the batch task;
 # well under the broker's visibility timeout (Redis re-delivers ETA tasks after it).
 SHORT_RETRY_HORIZON = 300.0
+# How often a worker looks at the send's status inside a chunk, so that a pause or a
+# cancel takes effect within about this long even on a slow, rate-limited route.
+STATUS_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -52,7 +65,7 @@ class RangeReport:
     skipped: int = 0
     connections: int = 0
     stopped: str = ""
-    counts: dict[str, int] = field(default_factory=dict)
+    fault: SendFault | None = None  # a failure about the send: it was paused
 
 
 def lease_owner_new() -> str:
@@ -63,8 +76,48 @@ def _send_status(send_id: int) -> str | None:
     return Send.objects.filter(pk=send_id).values_list("status", flat=True).first()
 
 
+class LeaseHeartbeat:
+    """Renews the batch's leases (and marks the batch alive) every third of
+    SEND_LEASE_SECONDS from a thread, so leases can be short: a worker blocked in a slow
+    SMTP answer or a rate-limit wait keeps its rows, a dead one loses them within one
+    lease, and the reconciler re-queues them (DESIGN.md, "Two kinds of failure").
+
+    Not started inside an open transaction (tests run one around everything): the
+    thread's own connection could not see those rows and would wait on their locks."""
+
+    def __init__(self, send_id: int, low_id: int, high_id: int, owner: str):
+        self.args = (send_id, low_id, high_id, owner)
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def begin(self) -> None:
+        if connection.in_atomic_block:
+            return
+        self.thread = threading.Thread(target=self._run, name="lease-heartbeat", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        send_id, low_id, high_id, owner = self.args
+        try:
+            while not self.stopped.wait(settings.SEND_LEASE_SECONDS / 3):
+                ledger.delivery_lease_extend(send_id, low_id, high_id, owner)
+                _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+        except DatabaseError:
+            log.exception("lease heartbeat of send %s batch %s stopped", send_id, low_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def end(self) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
+
+
 def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
-    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once."""
+    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once.
+
+    A failure about the send (``faults.FAULTS``, or anything unexpected other than the
+    database) releases the rows this call holds and pauses the send with the reason."""
     report = RangeReport()
     send = (Send.objects.select_related("issue", "segment", "smtp_route")
             .prefetch_related("lists", "excluded_lists").filter(pk=send_id).first())
@@ -72,43 +125,53 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         report.stopped = f"send is {send.status if send else 'gone'}"
         return report
     try:
+        # An unusable route, rate or DKIM key stops the send before any row is claimed.
         route = route_for(send)
+        route_rates_need_redis(route)
+        dkim_key()
     except ConfigError as exc:
-        # Nothing was claimed: pausing keeps every row for a resume once fixed.
-        send_transition(send_id, Send.Status.PAUSED, reason=f"paused: {exc}")
-        report.stopped = str(exc)
-        return report
-    factory = MessageFactory(send)
-    try:
-        # Compiled before any row is claimed: an issue that cannot be rendered (a refused
-        # or crashed native compile, issue 10) pauses the send instead of failing every
-        # batch again on redelivery.
-        variants_warm(factory, Delivery.objects.filter(
-            send_id=send_id, pk__range=(low_id, high_id)).values_list("variant_id", flat=True)
-            .distinct())
-    except RenderError as exc:
-        send_transition(send_id, Send.Status.PAUSED,
-                        reason=f"paused: the issue cannot be rendered: {exc}; nobody was "
-                               "mailed by this batch. Fix the issue, then resume.")
-        report.stopped = str(exc)
+        report.fault = fault_from(exc)
+        report.stopped = report.fault.reason
+        send_pause_for_fault(send_id, report.fault)
         return report
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
     owner = lease_owner_new()
     session = SmtpSession(route.config)
+    heartbeat = LeaseHeartbeat(send_id, low_id, high_id, owner)
     try:
+        heartbeat.begin()
         with ledger.outcome_commits_relaxed():
-            _range_loop(send, low_id, high_id, owner, factory, session, route, report)
+            _range_loop(send, low_id, high_id, owner, MessageFactory(send), session, route,
+                        report)
+    except DatabaseError:
+        raise  # the ledger itself is away: nothing can be recorded; leases run out
+    except Exception as exc:  # about the send, not a recipient (DESIGN.md): pause, say why
+        log.exception("send %s batch %s..%s stopped", send_id, low_id, high_id)
+        report.fault = fault_from(exc)
+        report.stopped = report.fault.reason
     finally:
+        heartbeat.end()
         session.close()
         report.connections = session.opened
+    _range_end(send_id, low_id, high_id, owner, report)
+    return report
+
+
+def _range_end(send_id: int, low_id: int, high_id: int, owner: str, report: RangeReport) -> None:
+    """Hand back what this call still holds, pause on a fault, record where the range is."""
+    ledger.delivery_release_owner(send_id, low_id, high_id, owner)
+    if report.fault is not None:
+        send_pause_for_fault(send_id, report.fault)
+    if _send_status(send_id) == Send.Status.CANCELLED:
+        ledger.delivery_skip_unclaimed(send_id)
     batch_settle(send_id, low_id, high_id)
     send_finish_if_complete(send_id)
-    return report
 
 
 def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
                 session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
     send_id = send.pk
+    pacer = DeferralBackoff()
     while not report.stopped:
         if _send_status(send_id) != Send.Status.SENDING:
             report.stopped = "send no longer sending"
@@ -118,7 +181,7 @@ def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: Mess
                                               limit=CHUNK)
         if not claimed:
             break
-        _chunk_send(send, claimed, owner, factory, session, route, report)
+        _chunk_send(send, claimed, owner, factory, session, route, report, pacer)
         _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
         _error_budget_check(send_id, low_id, high_id)
 
@@ -153,18 +216,20 @@ def _list_for(row: ledger.Claimed, lists_now: dict[int, set[int]]) -> int | None
 
 
 def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: MessageFactory,
-                session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
+                session: SmtpSession, route: ChosenRoute, report: RangeReport,
+                pacer: DeferralBackoff) -> None:
     allowed = _recheck(send, claimed)
     lists_now = _lists_now(send, claimed)
-    signing = dkim_key() is not None
-    # A slow route (rate limits, a sluggish relay) must not let the lease lapse while
-    # this chunk is still being worked through: renew it at half-time.
-    renew_every = settings.SEND_LEASE_SECONDS / 2
-    renew_at = time.monotonic() + renew_every
+    signing = signing_on()
+    # A pause or cancel must not wait for the whole chunk on a slow route: look at the
+    # send often (the lease is renewed by the LeaseHeartbeat thread meanwhile).
+    look_at = time.monotonic() + STATUS_CHECK_SECONDS
     for i, row in enumerate(claimed):
-        if time.monotonic() > renew_at:
-            ledger.delivery_lease_extend(owner)
-            renew_at = time.monotonic() + renew_every
+        if time.monotonic() > look_at:
+            if _send_status(send.pk) != Send.Status.SENDING:
+                report.stopped = "send no longer sending"
+                return  # the rows not yet tried are released by the caller
+            look_at = time.monotonic() + STATUS_CHECK_SECONDS
         if row.subscriber_id is None or row.subscriber_id not in allowed:
             ledger.delivery_record_skipped(row.id, owner, "not in the audience at send time "
                                            "(unsubscribed, suppressed or removed)")
@@ -173,42 +238,56 @@ def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: 
         name, org = allowed[row.subscriber_id]
         rcpt = factory.recipient(row.id, row.subscriber_id, row.email, name, org,
                                  _list_for(row, lists_now))
-        # DKIM signs the message as the recipient will see it, i.e. before dot-stuffing.
-        message = factory.build(row.variant_id, rcpt, smtp=not signing)
-        data = dkim_sign(message.data) if signing else message.data
-        rate_limit_wait(route.bucket, row.email, rate=route.rate)
         try:
-            accepted = session.deliver(verp_address(row.id), row.email, data,
+            # An unsigned message can be built dot-stuffed; a signed one is signed as the
+            # recipient will see it, i.e. before dot-stuffing.
+            message = factory.build(row.variant_id, rcpt, smtp=not signing)
+            rate_limit_wait(route.bucket, row.email, rate=route.rate,
+                            rate_origin=route.rate_origin)
+        except FAULTS as exc:
+            # Nothing of this message was written to a socket: the caller releases it
+            # and the rest unflagged, and pauses the send.
+            report.fault = fault_from(exc)
+            report.stopped = report.fault.reason
+            return
+        pacer.pause()
+        try:
+            accepted = message_deliver(session, verp_address(row.id), row.email, message.data,
                                        stuffed=not signing)
         except ConnectError as exc:
-            _outcome_failure(row, owner, exc, message.message_id, report)
+            # About the route, not this recipient: no attempt is counted; the row keeps
+            # the reply (progress shows it) and waits with the rest.
+            _outcome_failure(row, owner, exc, message.message_id, report, attempt=False)
             rest = [c.id for c in claimed[i + 1:]]
             ledger.delivery_release(rest, owner, delay=ledger.retry_delay(1))
             report.stopped = f"SMTP unreachable: {exc}"
             return
         except DeliveryError as exc:
+            if not exc.permanent:
+                wait = pacer.deferred()
+                if route.rate > 0:  # every worker on the route slows down, not just this one
+                    token_debt(route_bucket_key(route.bucket), wait * route.rate)
             if not _outcome_failure(row, owner, exc, message.message_id, report):
-                ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
                 report.stopped = "lease lost"
                 return
             continue
+        pacer.accepted()
         if not ledger.delivery_record_sent(row.id, owner, code=accepted.code,
                                            reply=accepted.reply, message_id=message.message_id):
-            ledger.delivery_release([c.id for c in claimed[i + 1:]], owner)
             report.stopped = "lease lost"
             return
         report.sent += 1
 
 
 def _outcome_failure(row: ledger.Claimed, owner: str, exc: DeliveryError, message_id: str,
-                     report: RangeReport) -> bool:
+                     report: RangeReport, *, attempt: bool = True) -> bool:
     """Record a refused message; a permanent refusal of the recipient is a hard
     bounce and suppresses the address for every future send."""
     bounce = exc.permanent and exc.recipient
     status = ledger.delivery_record_failure(
         row.id, owner, attempts_before=row.attempts, permanent=exc.permanent, bounce=bounce,
         code=exc.code, reply=exc.reply or str(exc), message_id=message_id,
-        maybe_delivered=exc.maybe_delivered)
+        maybe_delivered=exc.maybe_delivered, counts_as_attempt=attempt)
     if bounce and status:
         suppression_add(row.email, Suppression.Reason.HARD_BOUNCE,
                         detail=f"SMTP {exc.code} {exc.reply}"[:500])
@@ -224,20 +303,22 @@ def _batch_mark(send_id: int, low_id: int, status: str, **extra: object) -> None
 
 
 def _error_budget_check(send_id: int, low_id: int, high_id: int) -> None:
-    """Pause the send when too many of this range's outcomes are errors (listmonk's
-    'pause after N errors'; a broken relay or a stale list should stop, not churn)."""
+    """Pause the send when too many of this range's outcomes are permanent failures —
+    refusals, bounces, retries that ran out (listmonk's 'pause after N errors'; a broken
+    relay or a stale list should stop, not churn). Deferrals still being retried do not
+    count: a throttling relay slows a send down, it does not stop it."""
     budget = settings.SEND_ERROR_BUDGET
     if budget <= 0:
         return
     agg = Delivery.objects.filter(send_id=send_id, id__gte=low_id, id__lte=high_id).aggregate(
         ok=Count("id", filter=Q(status=D.SENT)),
-        bad=Count("id", filter=Q(status__in=(D.FAILED, D.BOUNCED)) |
-                  Q(status=D.RETRYING, attempts__gt=0)))
+        bad=Count("id", filter=Q(status__in=(D.FAILED, D.BOUNCED))))
     done = agg["ok"] + agg["bad"]
     if done >= MIN_OUTCOMES_FOR_BUDGET and agg["bad"] / done > budget:
-        reason = (f"paused automatically: {agg['bad']} of {done} recent deliveries failed "
-                  f"(error budget {budget:.0%}); check the SMTP replies with send_report, "
-                  "then resume with send_control ID resume")
+        reason = (f"paused automatically: {agg['bad']} of {done} recent deliveries failed for "
+                  f"good or bounced (error budget {budget:.0%}); nothing else was tried since, "
+                  "the rest wait unsent. Check the SMTP replies with send_report, then resume "
+                  "with send_control ID resume")
         if send_transition(send_id, Send.Status.PAUSED, reason=reason):
             log.warning("send %s: %s", send_id, reason)
 
@@ -263,6 +344,27 @@ def batch_retry_in(send_id: int, low_id: int, horizon: float = SHORT_RETRY_HORIZ
         return None
     delay = max((batch.due_at - timezone.now()).total_seconds(), 0.0)
     return delay if delay <= horizon else None
+
+
+def batch_orphan_adopt(send_id: int) -> tuple[int, int] | None:
+    """A running batch of the send whose heartbeat went silent (its worker died): this
+    worker takes it over at once instead of leaving it to the reconciler, which would
+    queue it behind every batch still waiting. The takeover counts the death as the
+    reconciler would; a batch at the crash-loop limit is left to the reconciler, which
+    pauses the send. Returns the (low, high) ids taken over, or None."""
+    stale = timezone.now() - timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    batch = (SendBatch.objects.filter(
+        send_id=send_id, send__status=Send.Status.SENDING, status=SendBatch.Status.RUNNING,
+        touched_at__lt=stale, worker_deaths__lt=settings.SEND_WORKER_DEATHS_PAUSE - 1)
+        .order_by("low_id").values_list("pk", "low_id", "high_id").first())
+    if batch is None:
+        return None
+    pk, low_id, high_id = batch
+    # Conditional: of two workers finishing at once, one takes it over.
+    won = SendBatch.objects.filter(pk=pk, status=SendBatch.Status.RUNNING,
+                                   touched_at__lt=stale).update(
+        touched_at=timezone.now(), worker_deaths=F("worker_deaths") + 1) == 1
+    return (low_id, high_id) if won else None
 
 
 def send_finish_if_complete(send_id: int) -> bool:

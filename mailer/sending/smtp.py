@@ -13,11 +13,12 @@ import ssl
 from dataclasses import dataclass
 
 from mailer.env import SmtpRoute
+from mailer.errors import MailerError
 from mailer.sending.mime import LEADING_DOT
 from subscribers.services import TEMPLATE_LIKE
 
 
-class DeliveryError(Exception):
+class DeliveryError(MailerError):
     """A message was not accepted.
 
     ``permanent``: 5xx, retrying the same message will not help.

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from mailer.errors import MailerError
 from mailer.sending.models import Send
 
 S = Send.Status
@@ -29,7 +30,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 FINAL = frozenset({S.DONE, S.CANCELLED, S.FAILED})
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(MailerError):
     """The send is not in a status from which the requested change is allowed."""
 
 
@@ -64,3 +65,10 @@ def send_transition_or_raise(send_id: int, to: str, *, reason: str = "") -> None
         if current is None:
             raise TransitionRefused(f"send {send_id} does not exist")
         raise TransitionRefused(f"send {send_id} is {current}; it cannot become {to}")
+
+
+def send_reason_note(send_id: int, reason: str) -> bool:
+    """Record why a send that has not started is waiting (e.g. refused by preflight),
+    without changing its status. Only a draft or scheduled send takes a note."""
+    return Send.objects.filter(pk=send_id, status__in=(S.DRAFT, S.SCHEDULED)).update(
+        status_reason=reason, updated_at=timezone.now()) == 1

@@ -13,7 +13,7 @@ from mailer.sending.dispatch import batch_publish
 from mailer.sending.planning import PlanError
 from mailer.sending.planning import send_start as send_start_plan
 from mailer.sending.reconcile import sends_reconcile
-from mailer.sending.runner import batch_retry_in, delivery_send_range
+from mailer.sending.runner import batch_orphan_adopt, batch_retry_in, delivery_send_range
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,14 @@ def send_start(send_id: int) -> None:
 
 @shared_task(name="mailer.sending.tasks.send_batch")
 def send_batch(send_id: int, low_id: int, high_id: int) -> None:
+    _range_run(send_id, low_id, high_id)
+    # A batch whose worker died moves again as soon as a live worker is free.
+    while (orphan := batch_orphan_adopt(send_id)) is not None:
+        log.warning("send %s batch %s..%s: taken over from a worker that died", send_id, *orphan)
+        _range_run(send_id, *orphan)
+
+
+def _range_run(send_id: int, low_id: int, high_id: int) -> None:
     report = delivery_send_range(send_id, low_id, high_id)
     log.info("send %s batch %s..%s: %s", send_id, low_id, high_id, report)
     retry_in = batch_retry_in(send_id, low_id)

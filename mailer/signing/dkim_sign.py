@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import dkim
+import dkim.crypto
 from django.conf import settings
 
 from mailer.env import ConfigError
@@ -31,15 +32,24 @@ class DkimKey:
 
 @lru_cache(maxsize=1)
 def dkim_key() -> DkimKey | None:
-    """The configured key, or None when DKIM_PRIVATE_KEY_PATH is unset (signing off)."""
-    path = getattr(settings, "DKIM_PRIVATE_KEY_PATH", "")
+    """The configured key, or None when DKIM_PRIVATE_KEY_PATH is unset (signing off).
+
+    Raises ConfigError when the file cannot be read or holds no PEM private key, so a
+    worker refuses before it claims a row instead of failing on the first message.
+    Only a good key is cached: a key fixed on disk is picked up on the next call."""
+    path = settings.DKIM_PRIVATE_KEY_PATH
     if not path:
         return None
     try:
         private_key = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"DKIM_PRIVATE_KEY_PATH={path!r} cannot be read ({exc.strerror}); "
-                          "set it to a PEM private key file or unset it") from None
+        raise ConfigError(f"the DKIM key at {path} (DKIM_PRIVATE_KEY_PATH) cannot be read "
+                          f"({exc.strerror}); fix the file or the variable on the workers") from None
+    try:
+        dkim.crypto.parse_pem_private_key(private_key)
+    except (dkim.crypto.UnparsableKeyError, ValueError, IndexError) as exc:
+        raise ConfigError(f"the DKIM key at {path} (DKIM_PRIVATE_KEY_PATH) is not a PEM private "
+                          f"key ({exc}); put a PEM RSA key there on the workers") from None
     return DkimKey(settings.DKIM_SELECTOR.encode(), settings.DKIM_DOMAIN.encode(), private_key)
 
 

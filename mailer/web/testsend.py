@@ -1,23 +1,29 @@
 """Test sends: the saved variant, merged for the sender, mailed only to named addresses.
 
-Built with the sending team's ``MessageTemplate`` and ``SmtpSession`` so a test
-message is byte-for-byte what a subscriber gets, except the "[TEST]" subject prefix,
-the staff member's own merge values and inert unsubscribe links.
+Built with the sending team's ``MessageTemplate`` and delivered by
+``outbound.message_deliver`` (DKIM-signed like campaign mail), so a test message is
+byte-for-byte what a subscriber gets, except the "[TEST]" subject prefix, the staff
+member's own merge values and inert unsubscribe links. A suppressed address (bounced,
+complained, unsubscribed everywhere) is not mailed, not even a test.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 
 from django.conf import settings
 
+from mailer.env import ConfigError
 from mailer.issues.models import IssueVariant
 from mailer.issues.services import variant_compiled, web_version_link
 from mailer.sending.mime import MessageTemplate, Recipient
+from mailer.sending.outbound import message_deliver, sender_address
 from mailer.sending.smtp import DeliveryError, SmtpSession
+from subscribers.services import InvalidAddress, email_normalise, is_suppressed
 
 TEST_SEND_ID = 0  # Message-IDs of tests never collide with a real send's (ids start at 1)
+SUPPRESSED_REPLY = ("not sent: the address is on the suppression list (it bounced, "
+                    "complained or unsubscribed); remove the suppression in the admin first")
 
 
 @dataclass
@@ -37,9 +43,11 @@ def variant_test_send(variant: IssueVariant, addresses: list[str], *,
     site = settings.SITE_URL.rstrip("/")
     report = TestSendReport()
     session = SmtpSession(settings.SMTP_ROUTE)
-    envelope_from = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
     try:
         for i, address in enumerate(addresses, start=1):
+            if _suppressed(address):
+                report.refused.append((address, SUPPRESSED_REPLY))
+                continue
             rcpt = Recipient(delivery_id=0, subscriber_id=-i, email=address, name=sender_name,
                              organisation="", list_id=None, list_slug="test")
             values = {"first_name": sender_name.split()[0] if sender_name.strip() else "",
@@ -48,11 +56,19 @@ def variant_test_send(variant: IssueVariant, addresses: list[str], *,
                       "preferences_url": f"{site}/#test-preferences",
                       "web_url": web_version_link(variant.issue.slug, variant.language)}
             try:
-                session.deliver(envelope_from, address, template.build(rcpt, values).data)
-            except DeliveryError as exc:
+                message_deliver(session, sender_address(), address,
+                                template.build(rcpt, values).data)
+            except (DeliveryError, ConfigError) as exc:  # refused; or an unusable DKIM key
                 report.refused.append((address, str(exc)))
             else:
                 report.accepted.append(address)
     finally:
         session.close()
     return report
+
+
+def _suppressed(address: str) -> bool:
+    try:
+        return is_suppressed(email_normalise(address))
+    except InvalidAddress:
+        return False  # the relay will refuse it and say why

@@ -310,6 +310,8 @@ def sent(sender: Sender, issue: Issue, lists: dict[str, MailingList],
     """The seed issue sent to both lists; every person got their one message."""
     outcome = sender.send(issue, [lists["partners"], lists["public"]])
     assert outcome.send.status == Send.Status.DONE, outcome.send.status_reason
+    # Tests loop over outcome.messages: exactly one message per person, counted first.
+    assert len(outcome.messages) == len(people)
     assert set(outcome.by_email) == {p.email for p in people.values()}
     return outcome
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -163,3 +165,24 @@ def test_it_serves_the_openapi_docs(db: None) -> None:
     schema = Client().get("/api/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     assert "/api/sends/{send_id}/start" in schema["paths"]
+
+
+def test_it_refuses_to_start_a_send_that_fails_preflight_and_says_why(
+        comms_api: ApiClient, issue: Issue, audience: dict[str, Subscriber],
+        settings: object, tmp_path: Path) -> None:
+    from mailer.signing.dkim_sign import dkim_key
+
+    bad = tmp_path / "dkim.pem"
+    bad.write_text("not a key\n")
+    settings.DKIM_PRIVATE_KEY_PATH = str(bad)  # type: ignore[attr-defined]
+    dkim_key.cache_clear()
+    try:
+        draft = comms_api.post("/sends", {"issue_id": issue.pk,
+                                          "lists": ["partners", "news"]}).json()
+        refused = comms_api.post(f"/sends/{draft['id']}/start", {"confirm_count": 3})
+        assert refused.status_code == 422
+        assert "is not a PEM private key" in refused.json()["detail"]
+        after = comms_api.get(f"/sends/{draft['id']}").json()
+        assert after["status"] == "draft" and after["status_reason"].startswith("not started:")
+    finally:
+        dkim_key.cache_clear()

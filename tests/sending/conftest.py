@@ -285,7 +285,6 @@ def worker_env(broker: str, sink: SinkServer, settings: Any) -> dict[str, str]:
         "MAIL_DOMAIN": settings.MAIL_DOMAIN,
         "BOUNCE_DOMAIN": settings.BOUNCE_DOMAIN,
         "SECRET_KEY": django_settings.SECRET_KEY,
-        "SEND_LEASE_SECONDS": "10",
         "LOG_LEVEL": "WARNING",
         "SEND_TASK_QUEUE": settings.SEND_TASK_QUEUE,
         # Django's system checks import every URLconf; a half-edited view elsewhere in
@@ -405,12 +404,13 @@ class ScriptedHandler:
     """An aiosmtpd handler that stores accepted mail like the sink but answers from a
     script: ``rcpt_replies`` maps an address to a RCPT reply; ``data_replies`` is a list
     of replies for the next DATA commands (None = accept); ``drop_data`` counts messages
-    to answer by closing the connection once their body has arrived; ``drop_rcpt``
-    counts RCPT commands to answer by closing it (before any body was sent)."""
+    to answer by closing the connection once their body has arrived; ``drop_every``
+    closes it instead of answering every Nth message; ``drop_rcpt`` counts RCPT
+    commands to answer by closing it (before any body was sent)."""
 
     def __init__(self, directory: Path, *, rcpt_replies: dict[str, str] | None = None,
                  data_replies: list[str | None] | None = None, drop_data: int = 0,
-                 drop_rcpt: int = 0):
+                 drop_rcpt: int = 0, drop_every: int = 0):
         from mailer.sink.server import StoreHandler
 
         self.store = StoreHandler(directory)
@@ -418,6 +418,7 @@ class ScriptedHandler:
         self.data_replies = list(data_replies or [])
         self.drop_data = drop_data
         self.drop_rcpt = drop_rcpt
+        self.drop_every = drop_every
         self.data_commands = 0
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -434,8 +435,9 @@ class ScriptedHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.data_commands += 1
-        if self.drop_data > 0:
-            self.drop_data -= 1
+        every = self.drop_every and self.data_commands % self.drop_every == 0
+        if self.drop_data > 0 or every:
+            self.drop_data -= 0 if every else 1
             server.transport.close()
             return "250 never seen"
         if self.data_replies:

@@ -22,7 +22,7 @@ from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.services import is_suppressed
 from subscribers.tokens import unsubscribe_token_read
-from tests.sending.conftest import sink_read
+from tests.sending.conftest import sink_read, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -63,6 +63,7 @@ def test_it_marks_the_send_done_when_every_row_is_final(started: Send, sink: Sin
 def test_it_builds_messages_that_meet_the_standards(
         started: Send, sink: SinkServer, standards: Callable[[bytes], EmailMessage]) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         standards(sink_read(path)[2])
 
@@ -70,6 +71,7 @@ def test_it_builds_messages_that_meet_the_standards(
 def test_it_uses_a_signed_verp_return_path_naming_the_delivery(
         started: Send, sink: SinkServer) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         mail_from, rcpt, _ = sink_read(path)
         delivery = Delivery.objects.get(pk=verp_read(mail_from))
@@ -92,6 +94,7 @@ def test_it_puts_the_recipients_own_unsubscribe_link_in_the_header(
         started: Send, sink: SinkServer, audience: dict[str, Subscriber],
         standards: Callable[[bytes], EmailMessage]) -> None:
     run_all(started)
+    assert len(sink.messages()) == 4
     for path in sink.messages():
         _, rcpt, raw = sink_read(path)
         msg = standards(raw)
@@ -165,19 +168,29 @@ def test_it_delivers_a_line_holding_a_single_dot_intact(sink: SinkServer, settin
     assert sink_read(sink.messages()[0])[2] == body
 
 
-def test_it_renews_the_lease_while_a_slow_chunk_is_being_sent(
-        started: Send, sink: SinkServer, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    settings.SEND_LEASE_SECONDS = 0.0002  # every message outlives half the lease
-    renewals: list[str] = []
-    original = ledger.delivery_lease_extend
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_renews_the_leases_of_a_live_worker_and_stops_with_it(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        settings: Any) -> None:
+    """Leases are short; a worker that lives (however slow its relay) keeps its rows
+    because a thread renews them, and stops renewing when the batch ends."""
+    from mailer.sending.runner import LeaseHeartbeat
 
-    def spy(owner: str, seconds: int | None = None) -> int:
-        renewals.append(owner)
-        return original(owner, seconds)
-
-    monkeypatch.setattr(ledger, "delivery_lease_extend", spy)
-    run_all(started)
-    assert renewals and Delivery.objects.filter(send=started, status="sent").count() == 4
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_start(send.pk)
+    settings.SEND_LEASE_SECONDS = 0.6  # renewed every 0.2 s
+    low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
+    claimed = ledger.delivery_claim_batch(send.pk, low, high, owner="w1", limit=10)
+    first_lease = Delivery.objects.get(pk=claimed[0].id).lease_until
+    heartbeat = LeaseHeartbeat(send.pk, low, high, "w1")
+    heartbeat.begin()
+    try:
+        wait_until(lambda: Delivery.objects.get(pk=claimed[0].id).lease_until > first_lease,
+                   timeout=10, what="the lease to be renewed")
+    finally:
+        heartbeat.end()
+    assert heartbeat.thread is not None and not heartbeat.thread.is_alive()
+    assert SendBatch.objects.get(send=send).status == "running"
 
 
 def test_it_restores_durable_commits_on_the_connection_after_a_batch(

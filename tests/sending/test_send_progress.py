@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -74,3 +77,33 @@ def test_the_status_of_a_large_send_is_never_stale(
     send_progress(started.pk)
     Send.objects.filter(pk=started.pk).update(status=Send.Status.PAUSED, status_reason="paused")
     assert send_progress(started.pk)["status"] == "paused"
+
+
+def quiet_for(send: Send, minutes: int) -> None:
+    """No worker has claimed, sent or tried a row of the send for ``minutes``."""
+    past = timezone.now() - timedelta(minutes=minutes)
+    Send.objects.filter(pk=send.pk).update(updated_at=past)
+    Delivery.objects.filter(send=send).update(updated_at=past)
+
+
+def test_a_send_without_progress_for_the_configured_time_is_flagged_stalled(
+        started: Send) -> None:
+    quiet_for(started, minutes=6)  # SEND_STALL_WARNING_SECONDS is 5 minutes
+    notices = send_progress(started.pk)["notices"]
+    assert len(notices) == 1
+    assert notices[0].startswith("stalled: no message sent or tried for 6 minutes")
+    assert "check that workers are running" in notices[0]
+    out = io.StringIO()
+    call_command("send_status", str(started.pk), stdout=out)
+    assert "Note: stalled: no message sent or tried for 6 minutes" in out.getvalue()
+
+
+def test_a_send_that_moves_is_not_flagged_stalled(started: Send) -> None:
+    quiet_for(started, minutes=2)
+    assert send_progress(started.pk)["notices"] == []
+
+
+def test_a_paused_send_is_not_flagged_stalled(started: Send) -> None:
+    quiet_for(started, minutes=60)
+    Send.objects.filter(pk=started.pk).update(status=Send.Status.PAUSED)
+    assert send_progress(started.pk)["notices"] == []

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from mailer.env import ConfigError
+from mailer.env import ConfigError, env_rates
+from mailer.errors import SendFault
 from mailer.sending import ratelimit
-from mailer.sending.ratelimit import _script, domain_rates_parse, rate_limit_wait, token_take
+from mailer.sending.ratelimit import _script, rate_limit_wait, token_debt, token_take
 from tests.sending.conftest import ROOT, PrivateRedis
 
 
@@ -65,14 +66,31 @@ def test_it_applies_a_per_domain_limit(bucket_redis: str, settings: Any) -> None
     assert slept > 0
 
 
-def test_it_reads_per_domain_limits_from_the_environment_format() -> None:
-    assert domain_rates_parse("Gmail.com=20, yahoo.com=2.5") == {"gmail.com": 20.0,
-                                                                 "yahoo.com": 2.5}
+def test_it_reads_per_domain_limits_from_the_environment_format(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEND_DOMAIN_RATES", "Gmail.com=20, yahoo.com=2.5")
+    assert env_rates("SEND_DOMAIN_RATES") == {"gmail.com": 20.0, "yahoo.com": 2.5}
 
 
-def test_it_refuses_a_malformed_per_domain_limit() -> None:
-    with pytest.raises(ConfigError, match="SEND_DOMAIN_RATES"):
-        domain_rates_parse("gmail.com=fast")
+def test_it_refuses_a_malformed_per_domain_limit_at_start_up() -> None:
+    """Parsed once with the settings: a worker or web process with a malformed value
+    does not start, instead of failing on every message of every send."""
+    env = {"SEND_DOMAIN_RATES": "gmail.com=fast", "PATH": "/usr/bin:/bin",
+           "DJANGO_SETTINGS_MODULE": "mailer.settings"}
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "SEND_DOMAIN_RATES item 'gmail.com=fast' is not DOMAIN=RATE" in done.stderr
+
+
+def test_it_names_the_route_whose_rate_needs_redis(settings: Any) -> None:
+    settings.REDIS_URL = ""
+    with pytest.raises(ConfigError) as refused:
+        rate_limit_wait("route:partners", "a@b.org", rate=5.0,
+                        rate_origin="SMTP route 'partners'")
+    assert str(refused.value).startswith("SMTP route 'partners' limits sending to 5 messages/s")
+    assert "SEND_RATE_PER_SECOND" not in str(refused.value)
+    assert "set REDIS_URL" in str(refused.value)
 
 
 def test_it_waits_out_a_redis_restart_instead_of_failing(
@@ -94,14 +112,21 @@ def test_it_waits_out_a_redis_restart_instead_of_failing(
 
 def test_it_gives_up_when_redis_stays_away(
         private_redis: PrivateRedis, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import redis
-
     monkeypatch.setattr(ratelimit, "REDIS_OUTAGE_PATIENCE_SECONDS", 0.5)
     settings.REDIS_URL = private_redis.url
     _script.cache_clear()
     private_redis.kill()
     try:
-        with pytest.raises(redis.ConnectionError):
+        with pytest.raises(SendFault, match=r"Redis .* unreachable") as fault:
             token_take(f"test:bucket:{uuid.uuid4().hex}", rate=100)
+        assert fault.value.transient
     finally:
         _script.cache_clear()
+
+
+def test_a_deferral_slows_every_worker_on_the_route_down(bucket_redis: str) -> None:
+    """The debt lives in the shared bucket: another process asking next has to wait."""
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    assert token_take(key, rate=10, burst=10) == 0.0
+    token_debt(key, 20.0)  # two seconds' worth of tokens at 10/s
+    assert token_take(key, rate=10, burst=10) > 1.0

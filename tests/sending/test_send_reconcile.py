@@ -13,6 +13,7 @@ from mailer.sending.delivery import CANCELLED_REPLY, STRANDED_REPLY
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import send_create, send_schedule, send_start
 from mailer.sending.reconcile import sends_reconcile
+from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +100,62 @@ def test_it_settles_rows_a_stopped_worker_held_when_the_send_was_cancelled(
     assert outcomes[rows[0].pk] == ("failed", STRANDED_REPLY)  # may have been on the wire
     assert outcomes[rows[1].pk] == ("skipped", CANCELLED_REPLY)
     assert outcomes[rows[2].pk][0] == "sending"  # its worker is alive and will record it
+
+
+def worker_dies_on(send: Send) -> None:
+    """What a worker killed mid-batch leaves: the batch running, its heartbeat silent."""
+    SendBatch.objects.filter(send=send).update(
+        status="running", touched_at=timezone.now() - timedelta(minutes=5))
+
+
+def test_it_counts_a_death_for_a_batch_whose_heartbeat_went_silent(started: Send) -> None:
+    worker_dies_on(started)
+    report = sends_reconcile()
+    assert (report.requeued, report.paused) == (1, 0)
+    assert batch(started).worker_deaths == 1
+
+
+def test_a_batch_that_keeps_killing_its_worker_pauses_the_send(
+        started: Send, settings: object) -> None:
+    for _ in range(3):  # SEND_WORKER_DEATHS_PAUSE
+        worker_dies_on(started)
+        sends_reconcile()
+    started.refresh_from_db()
+    assert started.status == "paused"
+    assert "a worker process died 3 times on this batch" in started.status_reason
+    assert "Check the worker logs and memory, then resume" in started.status_reason
+    assert batch(started).enqueued_count == 3  # the third death was not re-queued
+
+
+def test_resume_gives_a_crash_looping_batch_a_fresh_count(started: Send) -> None:
+    from mailer.sending.control import send_resume
+
+    for _ in range(3):
+        worker_dies_on(started)
+        sends_reconcile()
+    send_resume(started.pk)
+    b = batch(started)
+    assert (b.status, b.worker_deaths) == ("queued", 0)
+
+
+def test_a_free_worker_takes_over_the_batch_of_a_worker_that_died(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        sink: SinkServer, settings: object) -> None:
+    """Without waiting for the reconciler to queue it behind every other batch."""
+    from mailer.sending.tasks import send_batch
+
+    settings.SEND_BATCH_SIZE = 2  # type: ignore[attr-defined]
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_start(send.pk)
+    first, second = SendBatch.objects.filter(send=send).order_by("low_id")
+    gone = timezone.now() - timedelta(minutes=2)
+    SendBatch.objects.filter(pk=first.pk).update(status="running", touched_at=gone)
+    Delivery.objects.filter(send=send, id__lte=first.high_id).update(
+        status="sending", lease_owner="dead-worker", lease_until=gone)
+
+    send_batch(send.pk, second.low_id, second.high_id)
+
+    assert len(sink.messages()) == 4
+    assert set(Delivery.objects.filter(send=send).values_list("status", flat=True)) == {"sent"}
+    assert SendBatch.objects.get(pk=first.pk).worker_deaths == 1
+    assert Send.objects.get(pk=send.pk).status == "done"

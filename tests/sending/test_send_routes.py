@@ -64,10 +64,13 @@ def test_a_send_without_a_route_uses_the_default_one(
 
 def test_each_route_is_limited_by_its_own_bucket_and_rate(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
-        sink: SinkServer, relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        sink: SinkServer, relay: SinkServer, monkeypatch: pytest.MonkeyPatch,
+        settings: Any) -> None:
+    settings.REDIS_URL = "redis://127.0.0.1:6379/0"  # configured; the bucket is replaced below
     calls: list[tuple[str, float | None]] = []
     monkeypatch.setattr(runner, "rate_limit_wait",
-                        lambda bucket, rcpt, rate=None: calls.append((bucket, rate)) or 0.0)
+                        lambda bucket, rcpt, rate=None, rate_origin="": calls.append(
+                            (bucket, rate)) or 0.0)
     send = send_create(issue, [lists["public"]], smtp_route=route_to(relay, rate_per_second=5))
     send_start(send.pk)
     run_all(send)
@@ -87,10 +90,11 @@ def test_the_password_comes_from_the_named_environment_variable(
 def test_a_send_whose_route_cannot_be_used_pauses_and_says_why(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("SMTP_PASSWORD_PARTNERS", raising=False)
+    monkeypatch.setenv("SMTP_PASSWORD_PARTNERS", "s3cret")  # preflight checks it at start
     send = send_create(issue, [lists["public"]],
                        smtp_route=route_to(relay, password_env="SMTP_PASSWORD_PARTNERS"))
     send_start(send.pk)
+    monkeypatch.delenv("SMTP_PASSWORD_PARTNERS")  # the workers do not have it
     run_all(send)
     send.refresh_from_db()
     assert send.status == Send.Status.PAUSED and "SMTP_PASSWORD_PARTNERS" in send.status_reason
@@ -108,6 +112,17 @@ def test_a_route_switched_off_mid_send_pauses_it(
     run_all(send)
     send.refresh_from_db()
     assert send.status == Send.Status.PAUSED and "switched off" in send.status_reason
+
+
+def test_a_send_cannot_start_when_its_route_password_is_missing(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SMTP_PASSWORD_PARTNERS", raising=False)
+    send = send_create(issue, [lists["public"]],
+                       smtp_route=route_to(relay, password_env="SMTP_PASSWORD_PARTNERS"))
+    with pytest.raises(PlanError, match="SMTP_PASSWORD_PARTNERS"):
+        send_start(send.pk)
+    assert Send.objects.get(pk=send.pk).status == Send.Status.DRAFT
 
 
 def test_a_new_send_cannot_choose_a_route_that_is_switched_off(

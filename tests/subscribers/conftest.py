@@ -69,3 +69,27 @@ def subscribe(db: None) -> Any:
 def new_subscriber(db: None) -> Any:
     """new_subscriber(email, **fields) -> Subscriber"""
     return make_subscriber
+
+
+@pytest.fixture
+def audience_of(db: None) -> Any:
+    """audience_of(lists, excluded=(), rule="") -> the names the send rule would mail:
+    the one audience rule (``mailer.sending.planning.audience_queryset``) applied to a
+    draft send of a throwaway issue."""
+    from mailer.issues.models import Issue
+    from mailer.sending.models import Send
+    from mailer.sending.planning import audience_queryset
+    from subscribers.models import Segment
+
+    def _audience(lists: list[MailingList], excluded: tuple[MailingList, ...] = (),
+                  rule: str = "") -> set[str]:
+        issue, _ = Issue.objects.get_or_create(slug="audience-probe",
+                                               defaults={"title": "Audience probe"})
+        segment = (Segment.objects.create(slug=f"probe-{Segment.objects.count()}", name="probe",
+                                          rule=rule) if rule else None)
+        send = Send.objects.create(issue=issue, segment=segment)
+        send.lists.set(lists)
+        send.excluded_lists.set(excluded)
+        return {s.name for s in audience_queryset(send)}
+
+    return _audience

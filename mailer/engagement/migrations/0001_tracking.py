@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('issues', '0003_translatable_labels'),
-        ('sending', '0050_send_tracking_mode_frozen'),
+        ('sending', '0007_send_tracking_mode_frozen'),
         ('subscribers', '0005_list_tracking_mode'),
     ]
 

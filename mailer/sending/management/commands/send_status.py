@@ -32,3 +32,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Send {p['id']} of {p['issue']}: {p['status']}"
                           + (f" — {p['status_reason']}" if p["status_reason"] else ""))
         self.stdout.write(progress_line(p))
+        for notice in p["notices"]:
+            self.stdout.write(f"Note: {notice}")

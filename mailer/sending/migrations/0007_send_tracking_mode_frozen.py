@@ -5,7 +5,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sending', '0005_smtp_routes'),
+        ('sending', '0006_batch_worker_deaths'),
     ]
 
     operations = [
