@@ -17,6 +17,7 @@ from mailer.env import ConfigError
 from mailer.issues.models import Issue
 from mailer.sending.models import Delivery, Route, Send, SendBatch
 from mailer.sending.planning import send_create, send_start
+from mailer.sending.preflight import PreflightRefused
 from mailer.sending.runner import delivery_send_range
 from mailer.sending.smtp import ConnectError, SmtpSession
 from mailer.sink.server import SinkServer, free_port
@@ -62,13 +63,22 @@ def test_it_accepts_a_prefixed_password_variable() -> None:
 def test_a_route_saved_with_another_variable_is_unusable_and_its_send_pauses_with_the_reason(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         relay: SinkServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Saved before the rule existed (no full_clean): no migration renames it, it is refused.
+    # Saved before the rule existed (no full_clean): no migration renames it, it is refused
+    # when a send starts (preflight) and, should it change under a running send, by the worker.
     monkeypatch.setenv("SECRET_KEY", "the-workers-secret")
+    monkeypatch.setenv("SMTP_PASSWORD_OLD", "fine")
     route = Route.objects.create(name="old", url=f"smtp://127.0.0.1:{relay.port}",
                                  password_env="SECRET_KEY")
+    refused = Send.objects.create(issue=issue, smtp_route=route)
+    refused.lists.set([lists["public"]])
+    with pytest.raises(PreflightRefused, match="must be named SMTP_PASSWORD_") as info:
+        send_start(refused.pk)
+    assert "the-workers-secret" not in str(info.value)
+    Route.objects.filter(pk=route.pk).update(password_env="SMTP_PASSWORD_OLD")
     send = Send.objects.create(issue=issue, smtp_route=route)
     send.lists.set([lists["public"]])
     send_start(send.pk)
+    Route.objects.filter(pk=route.pk).update(password_env="SECRET_KEY")
     run_all(send)
     send.refresh_from_db()
     assert send.status == Send.Status.PAUSED
@@ -91,7 +101,7 @@ def test_it_allows_auth_over_plain_smtp_to_a_loopback_relay(host: str) -> None:
           password_env="SMTP_PASSWORD_LOCAL").full_clean()
 
 
-def test_a_send_through_a_plain_auth_route_pauses_with_the_reason(
+def test_a_send_through_a_plain_auth_route_is_refused_with_the_reason(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SMTP_PASSWORD_PARTNERS", "hunter2")
@@ -99,11 +109,11 @@ def test_a_send_through_a_plain_auth_route_pauses_with_the_reason(
                                  password_env="SMTP_PASSWORD_PARTNERS")
     send = Send.objects.create(issue=issue, smtp_route=route)
     send.lists.set([lists["public"]])
-    send_start(send.pk)
-    run_all(send)
+    with pytest.raises(PreflightRefused, match="unencrypted") as info:
+        send_start(send.pk)
+    assert "hunter2" not in str(info.value)
     send.refresh_from_db()
-    assert send.status == Send.Status.PAUSED and "unencrypted" in send.status_reason
-    assert "hunter2" not in send.status_reason
+    assert send.status == Send.Status.DRAFT and not Delivery.objects.filter(send=send).exists()
 
 
 @pytest.mark.parametrize("url", ["smtp://user:hunter2@relay.example:25",
