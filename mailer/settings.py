@@ -281,6 +281,8 @@ MIDDLEWARE += ["mailer.core.textguard.ControlCharacterGuard"]
 UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env_int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", 365, minimum=30)
 # Largest CSV the staff app imports in a web request (~2 MB ≈ 40,000 rows ≈ 30 s); bigger
 # files go through `newsletter import_subscribers`, which streams and reports progress.
+# Test messages one staff member may send per hour (they go to any typed-in address).
+TEST_SEND_LIMIT_PER_HOUR = env_int("TEST_SEND_LIMIT_PER_HOUR", 50, minimum=1)
 WEB_IMPORT_MAX_BYTES = env_int("WEB_IMPORT_MAX_BYTES", 2_000_000, minimum=10_000)
 
 # --- Engagement tracking

@@ -9,9 +9,11 @@ complained, unsubscribed everywhere) is not mailed, not even a test.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.cache import cache
 
 from mailer.env import ConfigError
 from mailer.issues.models import IssueVariant
@@ -65,6 +67,18 @@ def variant_test_send(variant: IssueVariant, addresses: list[str], *,
     finally:
         session.close()
     return report
+
+
+def test_send_quota_take(user_id: int, count: int) -> bool:
+    """Take ``count`` test messages from the user's hourly allowance (TEST_SEND_LIMIT_PER_HOUR,
+    counted in the shared cache); False, taking nothing, when they would exceed it. Test
+    sends go to any address typed in, so without a limit a staff account could mail anyone."""
+    key = f"test-send:{user_id}:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    if cache.get(key, 0) + count > settings.TEST_SEND_LIMIT_PER_HOUR:
+        return False
+    cache.incr(key, count)
+    return True
 
 
 def _suppressed(address: str) -> bool:

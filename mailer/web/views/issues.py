@@ -24,7 +24,7 @@ from mailer.web.forms import IssueUploadForm, MediaUploadForm, TestSendForm, Var
 from mailer.web.media import MediaRejected, media_markdown, media_store
 from mailer.web.models import MediaAsset
 from mailer.web.roles import Cap
-from mailer.web.testsend import variant_test_send
+from mailer.web.testsend import test_send_quota_take, variant_test_send
 
 TREND_ISSUES = 6  # issues in the start page's engagement trend
 
@@ -198,6 +198,12 @@ def issue_test_send(request: HttpRequest, pk: int) -> HttpResponse:
     variant = issue.variants.filter(language=form.cleaned_data["language"]).first()
     if variant is None:
         messages.error(request, _("Save this language version first; tests send the saved text."))
+        return back
+    if not test_send_quota_take(int(request.user.pk or 0), len(addresses)):
+        messages.error(request, _("Not sent: you have sent %(n)s test messages in the last hour, "
+                                  "the most allowed. Nothing was mailed; try again later or ask "
+                                  "an Admin to raise TEST_SEND_LIMIT_PER_HOUR.")
+                       % {"n": settings.TEST_SEND_LIMIT_PER_HOUR})
         return back
     try:
         report = variant_test_send(variant, addresses,
