@@ -21,6 +21,7 @@ from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from mailer.brand.services import brand_current
 from mailer.env import ConfigError
 from mailer.sending.outbound import message_deliver, sender_address
 from mailer.sending.smtp import DeliveryError, SmtpSession
@@ -72,6 +73,7 @@ def _transactional(address: str, template: str, context: dict[str, object]) -> E
     body = render_to_string(f"{template}_body.txt", context)
     message = EmailMessage(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [address])
     message.extra_headers["Auto-Submitted"] = "auto-generated"  # RFC 3834 §5
+    message.reply_to = [r for r in [brand_current().reply_to] if r]
     # Of our mail domain, not the host name Django would use (often "localhost").
     message.extra_headers["Message-ID"] = make_msgid(domain=settings.MAIL_DOMAIN)
     return message

@@ -11,6 +11,8 @@ app_name = "subscribers"
 
 urlpatterns = [
     path("subscribe/<slug:slug>/", views.subscribe, name="subscribe"),
+    # The form pasted into the organisation's website posts here (cross-site, no CSRF cookie).
+    path("subscribe/<slug:slug>/embed/", views.subscribe_embedded, name="subscribe-embedded"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # Without the slash too: APPEND_SLASH would answer a one-click POST with a redirect,

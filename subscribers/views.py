@@ -79,29 +79,52 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
     mlist = get_object_or_404(MailingList, slug=slug, visibility=MailingList.Visibility.PUBLIC)
     language = _language_for(request)
     with translation.override(language):
-        consent_text = _("I agree to receive %(list)s by email. I can unsubscribe at any "
-                         "time with the link in every email.") % {"list": mlist.name}
         if request.method == "GET":
             form = SubscribeForm(initial={"language": language})
             return render(request, "subscribers/subscribe.html",
-                          {"list": mlist, "form": form, "consent_text": consent_text})
-        if rate_limited("subscribe", client_ip(request) or "-", SUBSCRIBE_LIMIT,
-                        SUBSCRIBE_WINDOW):
-            return render(request, "subscribers/rate_limited.html", {"list": mlist}, status=429)
-        form = SubscribeForm(request.POST)
-        if request.POST.get(HONEYPOT):
-            # A bot: answer exactly as for a person, do nothing.
-            return render(request, "subscribers/subscribe_done.html", {"list": mlist})
-        if not form.is_valid():
-            return render(request, "subscribers/subscribe.html",
-                          {"list": mlist, "form": form, "consent_text": consent_text},
-                          status=400)
-        to_confirm = _subscribe(mlist, form.cleaned_data, client_ip(request), consent_text,
-                                request.build_absolute_uri())
-        if to_confirm is not None:
-            transaction.on_commit(lambda: confirmation_mail.delay(to_confirm))
-        # The same answer whatever the state of the address: it reveals nothing.
+                          {"list": mlist, "form": form, "consent_text": consent_text_for(mlist)})
+        return _subscribe_post(request, mlist)
+
+
+def consent_text_for(mlist: MailingList) -> str:
+    """What the person agrees to, in the active language; stored with their consent."""
+    return _("I agree to receive %(list)s by email. I can unsubscribe at any "
+             "time with the link in every email.") % {"list": mlist.name}
+
+
+@never_cache
+@csrf_exempt
+@require_http_methods(["POST"])
+def subscribe_embedded(request: HttpRequest, slug: str) -> HttpResponse:
+    """The target of the subscribe form pasted into the organisation's own website: a
+    cross-site POST, which carries no CSRF cookie of ours. CSRF protects a signed-in
+    session from acting against its will; here there is no session to abuse, and what a
+    forged post could do (ask for a subscription) is bounded by the same guards as the
+    form on our site: 10 posts per IP an hour, the honeypot, the same answer whatever the
+    address, at most 3 confirmation mails per address a day, and double opt-in."""
+    mlist = get_object_or_404(MailingList, slug=slug, visibility=MailingList.Visibility.PUBLIC)
+    wanted = request.POST.get("language", "")
+    with translation.override(wanted if wanted in LANGUAGE_CODES else _language_for(request)):
+        return _subscribe_post(request, mlist)
+
+
+def _subscribe_post(request: HttpRequest, mlist: MailingList) -> HttpResponse:
+    consent_text = consent_text_for(mlist)
+    if rate_limited("subscribe", client_ip(request) or "-", SUBSCRIBE_LIMIT, SUBSCRIBE_WINDOW):
+        return render(request, "subscribers/rate_limited.html", {"list": mlist}, status=429)
+    form = SubscribeForm(request.POST)
+    if request.POST.get(HONEYPOT):
+        # A bot: answer exactly as for a person, do nothing.
         return render(request, "subscribers/subscribe_done.html", {"list": mlist})
+    if not form.is_valid():
+        return render(request, "subscribers/subscribe.html",
+                      {"list": mlist, "form": form, "consent_text": consent_text}, status=400)
+    to_confirm = _subscribe(mlist, form.cleaned_data, client_ip(request), consent_text,
+                            request.build_absolute_uri())
+    if to_confirm is not None:
+        transaction.on_commit(lambda: confirmation_mail.delay(to_confirm))
+    # The same answer whatever the state of the address: it reveals nothing.
+    return render(request, "subscribers/subscribe_done.html", {"list": mlist})
 
 
 def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent_text: str,

@@ -73,8 +73,16 @@ def _slug_for(number: int | None, title: str, filename: str) -> str:
     return slugify(f"{number or ''} {title}")[:100] or "issue"
 
 
-def chrome_context() -> ChromeContext:
-    return ChromeContext(site_url=settings.SITE_URL, postal_address=settings.POSTAL_ADDRESS)
+def chrome_context(language: str | None = None) -> ChromeContext:
+    """The email chrome in ``language``: the site, and the brand an Admin set (its postal
+    address falls back to ``settings.POSTAL_ADDRESS``)."""
+    from mailer.brand.services import brand_chrome, brand_current, brand_look
+
+    brand = brand_current()
+    lang = language or settings.LANGUAGE_CODE
+    return ChromeContext(site_url=settings.SITE_URL,
+                         postal_address=brand_look(brand, lang).postal_address,
+                         brand=brand_chrome(lang, brand))
 
 
 def variant_compiled(variant: IssueVariant) -> CompiledEmail:
@@ -111,7 +119,8 @@ def variant_compile(variant: IssueVariant) -> CompiledEmail:
     """Compile ``variant`` now (no cache), with its layout template if it names one."""
     parsed = parse_issue(variant.source_markdown)
     layout, layout_name = layout_for(parsed)
-    return compile_issue(parsed, language=variant.language, context=chrome_context(),
+    return compile_issue(parsed, language=variant.language,
+                         context=chrome_context(variant.language),
                          layout=layout, layout_name=layout_name)
 
 

@@ -1,23 +1,32 @@
-"""Staff previews (desktop and phone widths) and the public web archive of sent issues."""
+"""Staff previews (desktop and phone widths) and the public web archive of sent issues
+(its rules are in ``mailer.issues.archive``)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from mailer.issues.archive import (
+    ARCHIVED_SEND_STATUSES,
+    issue_is_public,
+    public_issues,
+    subscribe_list_for,
+)
+from mailer.issues.feed import archive_feed
 from mailer.issues.models import Issue, IssueVariant
 from mailer.issues.services import preview_values, variant_compiled, web_version_key
 from mailer.rendering import RenderError
-from mailer.sending.models import Send
 from mailer.web.csp import email_document
-from subscribers.models import MailingList
 
-ARCHIVED_SEND_STATUSES = (Send.Status.DONE, Send.Status.SENDING)
+LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
 
 def _variant(issue: Issue, language: str) -> IssueVariant:
@@ -67,43 +76,75 @@ def issue_preview_frame(request: HttpRequest, issue_id: int, language: str) -> H
     return email_document(compiled.html.render(values, escape_html=True))
 
 
-def _public_sends() -> QuerySet[Send]:
-    """Sends that make an issue public: started or done, to at least one public list or
-    of an issue marked public in the archive. An issue sent only to private lists stays
-    out of the archive (issue 10); its recipients open it with the key in their "View in
-    browser" link."""
-    return Send.objects.filter(Q(lists__visibility=MailingList.Visibility.PUBLIC)
-                               | Q(issue__archive_public=True),
-                               status__in=ARCHIVED_SEND_STATUSES)
-
-
-def _sent_issues() -> list[Issue]:
-    return list(Issue.objects.filter(sends__in=_public_sends())
-                .distinct().prefetch_related("variants").order_by("-date", "-id"))
-
-
 def _may_read(request: HttpRequest, issue: Issue, language: str) -> bool:
     if request.user.is_authenticated and request.user.is_staff:
         return True  # staff may look before sending
-    if _public_sends().filter(issue=issue).exists():
+    if issue_is_public(issue):
         return True
-    key = request.GET.get("k", "")
+    return _key_opens(request.GET.get("k", ""), issue, language)
+
+
+def _key_opens(key: str, issue: Issue, language: str) -> bool:
     return bool(key) and secrets.compare_digest(key, web_version_key(issue.slug, language)) \
         and issue.sends.filter(status__in=ARCHIVED_SEND_STATUSES).exists()
 
 
 def archive_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "issues/archive.html", {"issues": _sent_issues()})
+    return render(request, "issues/archive.html", {
+        "issues": public_issues(), "subscribe_list": subscribe_list_for()})
 
 
-def archive_issue(request: HttpRequest, slug: str, language: str) -> HttpResponse:
-    """The web version of one variant: for anyone once sent to a public list, for its
-    recipients (the key in their link) once sent at all, for staff always."""
+def archive_feed_view(request: HttpRequest) -> HttpResponse:
+    feed = archive_feed(public_issues())
+    response = HttpResponse(content_type=feed.content_type)
+    feed.write(response, "utf-8")
+    return response
+
+
+def _readable(request: HttpRequest, slug: str, language: str) -> tuple[Issue, IssueVariant]:
     issue = get_object_or_404(Issue, slug=slug)
     if not _may_read(request, issue, language):
         raise Http404("this issue has not been published")
+    return issue, _variant(issue, language)
+
+
+def archive_issue(request: HttpRequest, slug: str, language: str) -> HttpResponse:
+    """The web version of one variant inside the site's frame, with a language switch and
+    a subscribe invitation: for anyone once public, for its recipients (the key in their
+    link) once sent at all, for staff always.
+
+    The email itself is never part of this page: the frame loads it from
+    ``archive_issue_email``, served under ``EMAIL_POLICY`` (a sandbox without scripts
+    and without our origin), and the iframe carries the same sandbox. The price is a
+    frame of fixed height that scrolls inside: sizing it to the email would need script
+    in the email or our origin for it."""
+    issue, variant = _readable(request, slug, language)
+    key = request.GET.get("k", "")
+    keyed = not issue_is_public(issue) and _key_opens(key, issue, language)
+
+    def href(lang: str, suffix: str = "") -> str:
+        url = reverse("issues:archive-issue", args=[issue.slug, lang]) + suffix
+        return f"{url}?k={web_version_key(issue.slug, lang)}" if keyed else url
+
+    ui_language = language if language in LANGUAGE_CODES else translation.get_language()
+    with translation.override(ui_language):
+        return render(request, "issues/issue.html", {
+            "issue": issue, "variant": variant,
+            "switch": [(v.language, href(v.language)) for v in
+                       sorted(issue.variants.all(), key=lambda v: v.language)],
+            "email_url": href(language, "email/"),
+            "subscribe_list": subscribe_list_for(issue),
+        })
+
+
+@xframe_options_sameorigin
+def archive_issue_email(request: HttpRequest, slug: str, language: str) -> HttpResponse:
+    """The email alone, as sent (under ``EMAIL_POLICY``); the issue page frames it. Its
+    links open in the whole tab, not inside the frame."""
+    issue, variant = _readable(request, slug, language)
     try:
-        compiled = variant_compiled(_variant(issue, language))
+        compiled = variant_compiled(variant)
     except RenderError:
         raise Http404("this issue cannot be shown") from None
-    return email_document(compiled.html.render(preview_values(issue, language), escape_html=True))
+    html = compiled.html.render(preview_values(issue, language), escape_html=True)
+    return email_document(re.sub(r"<head([^>]*)>", r'<head\1><base target="_top">', html, count=1))

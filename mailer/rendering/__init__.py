@@ -17,6 +17,7 @@ sanitiser), ``mjml_build`` (Jinja2 -> MJML -> HTML), ``text_build`` (text part),
 
 from mailer.rendering.core import (
     MERGE_FIELDS,
+    BrandChrome,
     ChromeContext,
     CompiledEmail,
     Finding,
@@ -31,6 +32,7 @@ from mailer.rendering.merge import MergeField
 
 __all__ = [
     "MERGE_FIELDS",
+    "BrandChrome",
     "ChromeContext",
     "CompiledEmail",
     "Finding",

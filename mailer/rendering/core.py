@@ -35,7 +35,7 @@ from mailer.rendering.mjml_build import (
 from mailer.rendering.text_build import document_text
 
 __all__ = [
-    "MERGE_FIELDS", "ChromeContext", "CompiledEmail", "Finding", "IssueMeta", "MergeField",
+    "MERGE_FIELDS", "BrandChrome", "ChromeContext", "CompiledEmail", "Finding", "IssueMeta", "MergeField",
     "MergeTemplate", "ParsedIssue", "RenderError", "compile_issue", "parse_issue",
 ]
 
@@ -65,10 +65,35 @@ class ParsedIssue:
 
 
 @dataclass(frozen=True)
+class BrandChrome:
+    """The organisation's brand as the email chrome uses it (``mailer.brand`` builds it).
+    The defaults are the look from before brands existed."""
+
+    name: str = ""  # organisation name in the variant's language; "" shows none
+    logo_url: str = ""  # absolute; "" shows none
+    logo_width: int = 0
+    logo_height: int = 0
+    primary: str = "#0033a0"  # masthead, headings, links, buttons (white text on it)
+    accent: str = "#418fde"  # sub-headings, quote bars
+    on_primary_muted: str = "#cfe0ff"  # the issue label on the masthead
+    primary_dark: str = "#001a52"  # the masthead in dark mode
+    social: tuple[tuple[str, str, str], ...] = ()  # (label, https URL, icon name)
+
+    def values(self) -> dict[str, Any]:
+        return {"name": self.name, "logo_url": self.logo_url, "logo_width": self.logo_width,
+                "logo_height": self.logo_height, "primary": self.primary,
+                "accent": self.accent, "on_primary_muted": self.on_primary_muted,
+                "primary_dark": self.primary_dark,
+                "social": [{"label": label, "url": url, "network": network}
+                           for label, url, network in self.social]}
+
+
+@dataclass(frozen=True)
 class ChromeContext:
     site_url: str = "http://127.0.0.1:8000"
     postal_address: str = ""
     list_name: str = ""
+    brand: BrandChrome = field(default_factory=BrandChrome)
 
 
 @dataclass
@@ -222,16 +247,20 @@ def _template_values(parsed: ParsedIssue, *, language: str, context: ChromeConte
         "icon_base": f"{site}{settings.STATIC_URL}issues/social/",
         "postal_address": context.postal_address,
         "list_name": context.list_name,
+        "brand": context.brand.values(),
         "content": Markup(""),
     }
 
 
 def _text_footer(context: ChromeContext) -> list[str]:
     tags = {name: MergeField(name, "").tag for name in MERGE_FIELDS}
+    brand = context.brand
     return [
         f"{translation.gettext('View in browser')}: {tags['web_url']}",
         f"{translation.gettext('Manage preferences')}: {tags['preferences_url']}",
         f"{translation.gettext('Unsubscribe')}: {tags['unsubscribe_url']}",
+        *[f"{label}: {url}" for label, url, _network in brand.social],
+        *([brand.name] if brand.name else []),
         context.postal_address,
     ]
 

@@ -74,6 +74,17 @@ def header_encode(name: str, value: str) -> bytes:
     return f"{name}: {folded}".encode("ascii") + CRLF
 
 
+def reply_to_header(address: str) -> bytes:
+    """``Reply-To:`` for the brand's reply-to address, or nothing when none is set. The
+    brand form refuses line breaks; checked again here because a header is the one place
+    where a CR or LF turns data into more headers (RFC 5322 §2.2)."""
+    if not address:
+        return b""
+    if any(c in address for c in "\r\n<>,;") or not address.isascii() or "@" not in address:
+        raise ValueError(f"reply-to address {address!r} cannot go into a header")
+    return f"Reply-To: {address}\r\n".encode("ascii")
+
+
 def address_encode(display_name: str, address: str) -> str:
     """``Name <addr>``; a non-ASCII name as encoded words of whole words, each ≤ 75 chars."""
     display_name = " ".join(display_name.split())
@@ -162,14 +173,15 @@ class MessageTemplate:
     """Everything about a message that is the same for all recipients of a variant."""
 
     def __init__(self, *, send_id: int, feedback_campaign: str, subject: str, from_name: str,
-                 text_parts: Sequence[str | MergeField], html_parts: Sequence[str | MergeField]):
+                 text_parts: Sequence[str | MergeField], html_parts: Sequence[str | MergeField],
+                 reply_to: str = ""):
         self.send_id = send_id
         self.feedback_campaign = feedback_campaign
         default_name, from_addr = parseaddr(settings.DEFAULT_FROM_EMAIL)
         self.from_addr = from_addr
         self.head = (header_encode("Subject", subject)
                      + b"From: " + address_encode(from_name or default_name, from_addr).encode()
-                     + CRLF + b"MIME-Version: 1.0" + CRLF)
+                     + CRLF + reply_to_header(reply_to) + b"MIME-Version: 1.0" + CRLF)
         # "=_" cannot occur in QP-encoded text ("=" is always escaped), so the
         # boundary never collides with the body (RFC 2046 §5.1.1).
         seed = hashlib.sha256(f"{send_id}:{subject}".encode()).hexdigest()[:24]

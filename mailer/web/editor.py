@@ -91,7 +91,7 @@ def preview_render(source: str, *, language: str, email: str = "") -> Preview:
     try:
         parsed = parse_issue(source)
         layout, layout_name = layout_for(parsed)  # the preview shows the layout a send uses
-        compiled = compile_issue(parsed, language=language, context=chrome_context(),
+        compiled = compile_issue(parsed, language=language, context=chrome_context(language),
                                  layout=layout, layout_name=layout_name)
     except RenderError as exc:
         return Preview(findings=exc.findings, ok=False)

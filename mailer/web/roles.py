@@ -60,7 +60,7 @@ def role_of(user: Any) -> Role | None:
 
 
 # Apps whose models an Admin manages in the admin site.
-ADMIN_APPS = ("auth", "subscribers", "issues", "sending", "web")
+ADMIN_APPS = ("auth", "subscribers", "issues", "brand", "sending", "web")
 
 
 def roles_sync(**kwargs: object) -> None:

@@ -3,7 +3,7 @@ user's own tokens); ``tests/web/test_web_roles.py`` walks this list as each role
 
 from django.urls import include, path
 
-from mailer.web.views import account, audience, issues, reports, sends
+from mailer.web.views import account, audience, brand, issues, reports, sends
 
 app_name = "web"
 urlpatterns = [
@@ -36,4 +36,7 @@ urlpatterns = [
     path("sends/<int:pk>/engagement.csv", reports.send_engagement_csv,
          name="send-engagement-csv"),
     path("audience/import/", audience.subscribers_import, name="import"),
+    path("audience/forms/", brand.signup_forms, name="signup-forms"),
+    path("audience/forms/<int:pk>/", brand.signup_form, name="signup-form"),
+    path("settings/brand/", brand.brand_edit, name="brand"),
 ]

@@ -41,13 +41,26 @@ def test_admin_login_and_public_pages_have_the_staff_policy(db):
 def test_the_web_version_and_the_preview_frame_are_sandboxed_without_scripts(
         admin_client, issue):
     frame = admin_client.get(f"/issues/{issue.pk}/preview/en/frame/")
-    web = admin_client.get(f"/archive/{issue.slug}/en/")
+    web = admin_client.get(f"/archive/{issue.slug}/en/email/")
     for response in (frame, web):
         assert response.status_code == 200
         policy = response["Content-Security-Policy"]
         assert policy == EMAIL_POLICY
         assert policy.startswith("sandbox ") and "allow-scripts" not in policy
         assert "allow-same-origin" not in policy and "default-src 'none'" in policy
+
+
+def test_the_issue_page_frames_the_email_only_from_its_sandboxed_url(admin_client, issue):
+    """The web version's page is ours (staff policy); the email in it never is."""
+    page = admin_client.get(f"/archive/{issue.slug}/en/")
+    assert "script-src 'self' 'nonce-" in page["Content-Security-Policy"]
+    html = page.content.decode()
+    frames = re.findall(r"<iframe\b[^>]*>", html)
+    assert len(frames) == 1
+    assert f'src="/archive/{issue.slug}/en/email/"' in frames[0]
+    sandbox = re.search(r'sandbox="([^"]*)"', frames[0]).group(1)
+    assert "allow-scripts" not in sandbox and "allow-same-origin" not in sandbox
+    assert "NGO partners" not in html  # the email's text is only in the framed document
 
 
 def test_no_template_uses_inline_event_handlers_or_unnonced_inline_scripts():

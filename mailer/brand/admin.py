@@ -1,0 +1,41 @@
+"""The brand in the Django admin: one row, edited in place, saved through ``brand_save``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import ngettext
+
+from mailer.brand.forms import BrandForm
+from mailer.brand.models import BRAND_PK, Brand
+from mailer.brand.services import brand_current, brand_save, brand_warnings
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    form = BrandForm
+    readonly_fields = ["revision", "updated_at", "updated_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the one row is created on first save of the change page
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if not Brand.objects.filter(pk=BRAND_PK).exists():
+            brand_save(brand_current(), user=request.user)
+        return HttpResponseRedirect(reverse("admin:brand_brand_change", args=[BRAND_PK]))
+
+    def save_model(self, request: Any, obj: Brand, form: Any, change: bool) -> None:
+        stale = brand_save(obj, user=request.user)
+        for warning in brand_warnings(obj):
+            messages.warning(request, warning)
+        if stale:
+            messages.info(request, ngettext(
+                "%(n)d compiled email will be rendered again with the new brand.",
+                "%(n)d compiled emails will be rendered again with the new brand.",
+                stale) % {"n": stale})
