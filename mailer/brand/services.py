@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from mailer.brand.colours import AA_LARGE, AA_TEXT, WHITE, contrast, hex_normalise, mix, tint_readable_on
 from mailer.brand.logo import image_size
-from mailer.brand.models import BRAND_PK, Brand
+from mailer.brand.models import BRAND_PK, DEFAULT_PRIMARY, Brand
 from mailer.issues.models import IssueVariant
 from mailer.rendering.blocks import SOCIAL_NETWORKS
 from mailer.rendering.core import BrandChrome
@@ -187,6 +187,16 @@ def default_name() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[0] or _("Newsletter")
 
 
+def _shades(primary: str) -> dict[str, str]:
+    """The muted text and dark-mode shades of ``primary``: today's hand-picked ones for
+    the default colour (so nothing changes until an Admin picks another), else computed."""
+    if primary == DEFAULT_PRIMARY:
+        default = BrandChrome()
+        return {"on_primary_muted": default.on_primary_muted, "primary_dark": default.primary_dark}
+    return {"on_primary_muted": tint_readable_on(primary),
+            "primary_dark": mix(primary, "#000000", 0.5)}
+
+
 def brand_look(brand: Brand, language: str) -> BrandLook:
     width = height = 0
     logo_url = ""
@@ -201,8 +211,7 @@ def brand_look(brand: Brand, language: str) -> BrandLook:
     return BrandLook(
         name=name or default_name(), logo_url=logo_url, logo_width=width, logo_height=height,
         primary=brand.primary_colour, accent=brand.accent_colour,
-        on_primary_muted=tint_readable_on(brand.primary_colour),
-        primary_dark=mix(brand.primary_colour, "#000000", 0.5),
+        **_shades(brand.primary_colour),
         postal_address=brand.postal_address.strip() or settings.POSTAL_ADDRESS,
         social=tuple(SocialLink(link["label"], link["url"], _network(link))
                      for link in brand.social_links),

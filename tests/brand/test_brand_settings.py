@@ -218,3 +218,20 @@ def test_an_admin_edits_the_one_brand_row_in_the_django_admin(admin_client: Clie
     assert response.status_code == 302, response.content.decode()[:2000]
     assert brand_current().name_en == "Via Admin"
     assert admin_client.get("/admin/brand/brand/add/").status_code == 403
+
+
+# --- nothing changes until an Admin edits it ------------------------------------------------
+
+def test_until_a_brand_is_saved_the_email_is_exactly_todays(settings: object) -> None:
+    from mailer.issues.services import chrome_context
+    from mailer.rendering import ChromeContext, compile_issue, parse_issue
+    from tests.issues.conftest import EXAMPLES
+
+    parsed = parse_issue((EXAMPLES / "iom-central-asia-03.md").read_text("utf-8"))
+    before_brands = ChromeContext(site_url=settings.SITE_URL,  # type: ignore[attr-defined]
+                                  postal_address=settings.POSTAL_ADDRESS)  # type: ignore[attr-defined]
+    today = compile_issue(parsed, language="en", context=before_brands)
+    now = compile_issue(parsed, language="en", context=chrome_context("en"))
+    assert now.html.source == today.html.source
+    assert now.text.source == today.text.source
+    assert "#cfe0ff" in now.html.source and "#001a52" in now.html.source
