@@ -17,6 +17,8 @@ from mailer.brand.services import brand_current, brand_save, brand_warnings
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin):
     form = BrandForm
+    fields = ["name_en", "name_ru", "logo", "remove_logo", "primary_colour", "accent_colour",
+              "postal_address", "social_links", "reply_to", "revision", "updated_at", "updated_by"]
     readonly_fields = ["revision", "updated_at", "updated_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
