@@ -54,6 +54,8 @@ class IssueVariant(models.Model):
     compiled_revision = models.PositiveIntegerField(_("compiled revision"), default=0)
     compiled_html = models.TextField(_("compiled HTML"), blank=True)
     compiled_text = models.TextField(_("compiled text"), blank=True)
+    # The brand's reply-to when the cache was compiled: part of the chrome, frozen with it.
+    compiled_reply_to = models.CharField(_("compiled reply-to"), max_length=254, blank=True)
     compiled_at = models.DateTimeField(_("compiled at"), null=True, blank=True)
     render_warnings = models.JSONField(_("render warnings"), default=list, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -23,6 +24,9 @@ from mailer.rendering import (
     parse_issue,
 )
 from mailer.rendering.layouts import layout_validate
+
+if TYPE_CHECKING:
+    from mailer.brand.models import Brand
 
 VARIANT_SUFFIX = re.compile(r"\.([a-z]{2})\.md$")
 
@@ -73,12 +77,12 @@ def _slug_for(number: int | None, title: str, filename: str) -> str:
     return slugify(f"{number or ''} {title}")[:100] or "issue"
 
 
-def chrome_context(language: str | None = None) -> ChromeContext:
+def chrome_context(language: str | None = None, brand: Brand | None = None) -> ChromeContext:
     """The email chrome in ``language``: the site, and the brand an Admin set (its postal
     address falls back to ``settings.POSTAL_ADDRESS``)."""
     from mailer.brand.services import brand_chrome, brand_current, brand_look
 
-    brand = brand_current()
+    brand = brand or brand_current()
     lang = language or settings.LANGUAGE_CODE
     return ChromeContext(site_url=settings.SITE_URL,
                          postal_address=brand_look(brand, lang).postal_address,
@@ -87,7 +91,11 @@ def chrome_context(language: str | None = None) -> ChromeContext:
 
 def variant_compiled(variant: IssueVariant) -> CompiledEmail:
     """The compiled email of ``variant`` at its current revision, compiling and caching
-    it if the cache is stale. Raises ``RenderError`` if the issue cannot be rendered."""
+    it if the cache is stale. Raises ``RenderError`` if the issue cannot be rendered.
+
+    The brand is part of the compilation: ``variant.compiled_reply_to`` is the brand's
+    reply-to of the same moment, so a send keeps both while the brand changes under it
+    (``mailer.brand.services.brand_save`` leaves the cache of sends under way alone)."""
     if variant.compiled_revision == variant.revision and variant.compiled_html:
         return CompiledEmail(
             language=variant.language,
@@ -98,14 +106,19 @@ def variant_compiled(variant: IssueVariant) -> CompiledEmail:
             text=MergeTemplate.parse(variant.compiled_text),
             findings=[],
         )
-    compiled = variant_compile(variant)
+    from mailer.brand.services import brand_current
+
+    brand = brand_current()
+    compiled = variant_compile(variant, brand=brand)
     IssueVariant.objects.filter(pk=variant.pk, revision=variant.revision).update(
         compiled_html=compiled.html.source,
         compiled_text=compiled.text.source,
         compiled_revision=variant.revision,
+        compiled_reply_to=brand.reply_to,
         compiled_at=timezone.now(),
         render_warnings=[str(f) for f in compiled.findings],
     )
+    variant.compiled_reply_to = brand.reply_to
     return compiled
 
 
@@ -115,12 +128,12 @@ def variant_for_language(issue: Issue, language: str) -> IssueVariant:
     return variants.get(language) or variants.get(issue.default_language) or next(iter(variants.values()))
 
 
-def variant_compile(variant: IssueVariant) -> CompiledEmail:
+def variant_compile(variant: IssueVariant, *, brand: Brand | None = None) -> CompiledEmail:
     """Compile ``variant`` now (no cache), with its layout template if it names one."""
     parsed = parse_issue(variant.source_markdown)
     layout, layout_name = layout_for(parsed)
     return compile_issue(parsed, language=variant.language,
-                         context=chrome_context(variant.language),
+                         context=chrome_context(variant.language, brand),
                          layout=layout, layout_name=layout_name)
 
 

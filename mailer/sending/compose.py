@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from mailer.brand.services import brand_current
 from mailer.engagement.modes import TrackingMode
 from mailer.engagement.personalise import SendTracking, link_fields, parts_track
 from mailer.issues.models import IssueVariant
@@ -65,7 +64,6 @@ class MessageFactory:
         self.link_fields: dict[int, list[str]] = {}
         self.list_slugs: dict[int, str] = dict(
             MailingList.objects.filter(sends=send).values_list("pk", "slug"))
-        self.reply_to = brand_current().reply_to
 
     def template(self, variant_id: int, *, tracked: bool = False) -> tuple[MessageTemplate, str]:
         """(template, web-version URL) for the variant, compiled on first use; ``tracked``:
@@ -82,7 +80,7 @@ class MessageFactory:
                 send_id=self.send.pk, feedback_campaign=f"send{self.send.pk}",
                 subject=variant.subject or compiled.subject or self.send.issue.title,
                 from_name=variant.from_name, text_parts=text_parts, html_parts=html_parts,
-                reply_to=self.reply_to)
+                reply_to=variant.compiled_reply_to)
             self.templates[variant_id, tracked] = (
                 template, web_url(self.issue_slug, variant.language))
         return self.templates[variant_id, tracked]

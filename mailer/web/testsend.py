@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 
-from mailer.brand.services import brand_current
 from mailer.env import ConfigError
 from mailer.issues.models import IssueVariant
 from mailer.issues.services import variant_compiled, web_version_link
@@ -43,7 +42,7 @@ def variant_test_send(variant: IssueVariant, addresses: list[str], *,
         send_id=TEST_SEND_ID, feedback_campaign="test",
         subject=f"[TEST] {compiled.subject or variant.subject}", from_name=variant.from_name,
         text_parts=compiled.text.parts, html_parts=compiled.html.parts,
-        reply_to=brand_current().reply_to)
+        reply_to=variant.compiled_reply_to)
     site = settings.SITE_URL.rstrip("/")
     report = TestSendReport()
     session = SmtpSession(settings.SMTP_ROUTE)

@@ -103,6 +103,17 @@ def test_it_refuses_a_reply_to_that_is_not_an_address() -> None:
     assert reply_to_check(" Press@IOM.INT ") == "Press@iom.int"
 
 
+def test_the_message_builder_refuses_a_reply_to_that_would_add_a_header() -> None:
+    """Defence in depth: a value stored some other way than the form (shell, dump)."""
+    from mailer.sending.mime import reply_to_header
+
+    assert reply_to_header("") == b""
+    assert reply_to_header("press@iom.int") == b"Reply-To: press@iom.int\r\n"
+    for bad in ("press@iom.int\r\nBcc: x@example.org", "a@b.org, c@d.org", "Press <p@iom.int>"):
+        with pytest.raises(ValueError, match="cannot go into a header"):
+            reply_to_header(bad)
+
+
 def test_the_form_refuses_a_header_injection_in_the_reply_to_and_saves_nothing() -> None:
     form = BrandForm(form_data(reply_to="press@iom.int\r\nBcc: all@example.org"),
                      instance=brand_current())
@@ -167,14 +178,17 @@ def test_saving_the_brand_recompiles_drafts_but_not_a_send_under_way(issue: Issu
     Send.objects.create(issue=other, status=Send.Status.SENDING)
     before = IssueVariant.objects.get(pk=sending.pk).compiled_html
 
-    assert brand_save(Brand(name_en="Brand New Org", primary_colour="#00594f")) == 1
+    assert brand_save(Brand(name_en="Brand New Org", primary_colour="#00594f",
+                            reply_to="press@iom.int")) == 1
 
     draft.refresh_from_db()
     sending.refresh_from_db()
     assert draft.compiled_revision == 0  # compiled again on next use, with the brand
     assert "#00594f" in variant_compiled(draft).html.source
+    assert draft.compiled_reply_to == "press@iom.int"
     assert sending.compiled_revision == sending.revision
     assert variant_compiled(sending).html.source == before
+    assert sending.compiled_reply_to == ""  # the send keeps the Reply-To it started with
 
 
 def test_each_save_is_a_new_revision() -> None:
