@@ -109,3 +109,31 @@ def test_public_pages_fit_the_screen_and_are_kept_as_screenshots(
             assert (SCREENSHOTS / f"{name}-{width}.png").stat().st_size > 0
     finally:
         context.close()
+
+
+def test_the_form_pasted_into_another_site_subscribes_and_lands_on_the_branded_page(
+        live_server: Any, page: Any, published: Issue, admin_user: Any,
+        eager_celery: None) -> None:
+    """The snippet from the staff page, on a page of another origin (a browser's
+    about:blank document: origin "null", no cookie of ours), posts cross-site."""
+    import html
+    import re
+
+    from django.core import mail
+
+    from subscribers.models import Subscription
+    from tests.web.personas import signed_in
+
+    staff_page = signed_in(admin_user).get("/audience/forms/").content.decode()
+    form_url = re.search(r'href="(/audience/forms/\d+/)"', staff_page).group(1)  # type: ignore[union-attr]
+    textarea = signed_in(admin_user).get(form_url).content.decode()
+    snippet = html.unescape(re.search(r'id="snippet"[^>]*>(.*?)</textarea>', textarea, re.S).group(1))  # type: ignore[union-attr]
+    page.set_content(f"<!doctype html><title>Partner site</title><h1>Our news</h1>{snippet}")
+    page.get_by_label("Email address").fill("reader@example.org")
+    page.get_by_role("checkbox").check()
+    page.get_by_role("button", name="Subscribe").click()
+    page.wait_for_url(f"{live_server.url}/subscribe/news/embed/")
+    assert page.locator("header.brand").inner_text().strip().startswith("IOM Central Asia")
+    assert "we have sent it an email" in page.locator("main").inner_text()
+    assert Subscription.objects.get(subscriber__email="reader@example.org").status == "unconfirmed"
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["reader@example.org"]
