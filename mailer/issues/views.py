@@ -90,8 +90,12 @@ def _key_opens(key: str, issue: Issue, language: str) -> bool:
 
 
 def archive_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "issues/archive.html", {
-        "issues": public_issues(), "subscribe_list": subscribe_list_for()})
+    """The list of public issues, in the reader's language or the one ``?lang=`` asks for."""
+    wanted = request.GET.get("lang", "")
+    with translation.override(wanted if wanted in LANGUAGE_CODES else translation.get_language()):
+        return render(request, "issues/archive.html", {
+            "issues": public_issues(), "subscribe_list": subscribe_list_for(),
+            "languages": settings.LANGUAGES})
 
 
 def archive_feed_view(request: HttpRequest) -> HttpResponse:

@@ -184,3 +184,12 @@ def test_the_framed_email_opens_its_links_in_the_whole_tab(client, seed_issue):
     sent(seed_issue)
     html = client.get(f"/archive/{seed_issue.slug}/en/email/").content.decode()
     assert '<base target="_top">' in html.split("</head>")[0]
+
+
+def test_the_archive_speaks_the_language_it_is_asked_for(client, seed_issue):
+    sent(seed_issue)
+    page = client.get("/archive/?lang=ru").content.decode()
+    assert Elements(page).all("html")[0]["lang"] == "ru"
+    assert "Архив бюллетеня" in page and "Выпуск №3" in page
+    english = [a for a in Elements(page).all("a") if a.get("href") == "?lang=en"]
+    assert len(english) == 1
