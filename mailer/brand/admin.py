@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 
 from mailer.brand.forms import BrandForm
 from mailer.brand.models import BRAND_PK, Brand
-from mailer.brand.services import brand_current, brand_save, brand_warnings
+from mailer.brand.services import brand_save, brand_warnings
 
 
 @admin.register(Brand)
@@ -22,15 +22,16 @@ class BrandAdmin(admin.ModelAdmin):
     readonly_fields = ["revision", "updated_at", "updated_by"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # the one row is created on first save of the change page
+        # Only the first save adds the one row; after that it is edited in place.
+        return super().has_add_permission(request) and not Brand.objects.filter(pk=BRAND_PK).exists()
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        if not Brand.objects.filter(pk=BRAND_PK).exists():
-            brand_save(brand_current(), user=request.user)
-        return HttpResponseRedirect(reverse("admin:brand_brand_change", args=[BRAND_PK]))
+        if Brand.objects.filter(pk=BRAND_PK).exists():
+            return HttpResponseRedirect(reverse("admin:brand_brand_change", args=[BRAND_PK]))
+        return HttpResponseRedirect(reverse("admin:brand_brand_add"))
 
     def save_model(self, request: Any, obj: Brand, form: Any, change: bool) -> None:
         stale = brand_save(obj, user=request.user)

@@ -227,11 +227,17 @@ def test_comms_staff_cannot_edit_the_brand(comms_client: Client) -> None:
 
 def test_an_admin_edits_the_one_brand_row_in_the_django_admin(admin_client: Client) -> None:
     response = admin_client.get("/admin/brand/brand/")
-    assert response.status_code == 302 and response["Location"].endswith("/admin/brand/brand/1/change/")
-    response = admin_client.post("/admin/brand/brand/1/change/", form_data(name_en="Via Admin"))
+    assert response.status_code == 302 and response["Location"].endswith("/admin/brand/brand/add/")
+    response = admin_client.post("/admin/brand/brand/add/", form_data(name_en="Via Admin"))
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert brand_current().name_en == "Via Admin"
+    assert brand_current().name_en == "Via Admin" and brand_current().revision == 1
+    response = admin_client.get("/admin/brand/brand/")
+    assert response["Location"].endswith("/admin/brand/brand/1/change/")
+    response = admin_client.post("/admin/brand/brand/1/change/", form_data(name_en="Again"))
+    assert response.status_code == 302
+    assert (brand_current().name_en, brand_current().revision) == ("Again", 2)
     assert admin_client.get("/admin/brand/brand/add/").status_code == 403
+    assert Brand.objects.count() == 1
 
 
 # --- nothing changes until an Admin edits it ------------------------------------------------
