@@ -255,3 +255,29 @@ def test_until_a_brand_is_saved_the_email_is_exactly_todays(settings: object) ->
     assert now.html.source == today.html.source
     assert now.text.source == today.text.source
     assert "#cfe0ff" in now.html.source and "#001a52" in now.html.source
+
+
+# --- the public frame -----------------------------------------------------------------------------
+
+def test_public_pages_have_the_brands_header_and_footer(client: Client, settings: object) -> None:
+    from subscribers.models import MailingList
+
+    settings.SITE_URL = "https://news.example.org"  # type: ignore[attr-defined]
+    MailingList.objects.create(slug="news", name="News", visibility="public")
+    brand = Brand(name_en="IOM Central Asia", name_ru="МОМ в Центральной Азии",
+                  primary_colour="#00594f", postal_address="Mangilik El 55/22, Astana",
+                  social_links=[{"label": "Telegram", "url": "https://t.me/iom"}],
+                  logo_width=160, logo_height=64)
+    brand.logo.name = "brand/logo.png"
+    brand_save(brand)
+    for path, name in (("/subscribe/news/", "IOM Central Asia"),
+                       ("/subscribe/news/?lang=ru", "МОМ в Центральной Азии"),
+                       ("/archive/", "IOM Central Asia")):
+        page = client.get(path).content.decode()
+        header = page.split('<header class="brand">', 1)[1].split("</header>", 1)[0]
+        assert 'href="/archive/"' in header and name in header
+        assert 'src="https://news.example.org/media/brand/logo.png"' in header
+        footer = page.split('<footer class="brand">', 1)[1]
+        assert "Mangilik El 55/22, Astana" in footer and 'href="https://t.me/iom"' in footer
+        assert "--primary: #00594f" in page
+
