@@ -29,7 +29,7 @@ from subscribers import services
 from subscribers.csvformat import Unreadable, csv_open, row_parse
 from subscribers.exporter import cell_safe, export_rows
 from subscribers.importer import ImportMode, import_csv, report_lines
-from subscribers.mail import SAMPLE_VALUES
+from subscribers.mail import sample_values
 from subscribers.mail_content import mail_compiled, welcome_check, welcome_source
 from subscribers.models import (
     MailingList,
@@ -349,7 +349,7 @@ class MailingListAdmin(admin.ModelAdmin):
             template = mail_compiled(TransactionalMail.Kind.WELCOME, mlist.pk, used, source)
         except RenderError as exc:
             return HttpResponse(str(exc), content_type="text/plain; charset=utf-8", status=422)
-        return email_document(template.render(SAMPLE_VALUES)[0])
+        return email_document(template.render(sample_values())[0])
 
     @admin.display(description=_("welcome mail preview"))
     def welcome_preview(self, obj: MailingList) -> str:

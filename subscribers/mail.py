@@ -208,11 +208,12 @@ CONTENT: dict[str, Callable[[TransactionalMail, Subscriber], tuple[MailTemplate,
 }
 
 
-SAMPLE_VALUES = {  # for previews: no recipient, so no personal links
-    "first_name": "Aigerim", "name": "Aigerim Bekova", "email": "aigerim@example.org",
-    "organisation": "", "unsubscribe_url": f"{settings.SITE_URL}/archive/",
-    "preferences_url": f"{settings.SITE_URL}/archive/", "web_url": f"{settings.SITE_URL}/archive/",
-}
+def sample_values() -> dict[str, str]:
+    """Merge values for previews: no recipient, so no personal links."""
+    archive = f"{settings.SITE_URL}/archive/"
+    return {"first_name": "Aigerim", "name": "Aigerim Bekova", "email": "aigerim@example.org",
+            "organisation": "", "unsubscribe_url": archive, "preferences_url": archive,
+            "web_url": archive}
 
 
 def merge_values(mail: TransactionalMail, person: Subscriber) -> dict[str, str]:

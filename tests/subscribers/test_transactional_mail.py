@@ -400,3 +400,46 @@ def test_a_confirmation_no_longer_needed_is_recorded_as_skipped(
         callback()
     assert received(sink) == []
     assert TransactionalMail.objects.get().status == "skipped"
+
+
+# --- the welcome text in the admin ---------------------------------------------------------
+
+def list_form(mlist: MailingList, **fields: str) -> dict[str, str]:
+    return {"name": mlist.name, "slug": mlist.slug, "description": "", "kind": mlist.kind,
+            "opt_in": mlist.opt_in, "visibility": mlist.visibility,
+            "tracking_mode": mlist.tracking_mode, "welcome_en": "", "welcome_ru": "", **fields}
+
+
+def test_the_admin_refuses_a_welcome_text_that_cannot_be_rendered(
+        admin_client: Client, news: MailingList) -> None:
+    bad = "# Welcome\n\n{% if secret %}Hello{% endif %} and [a link](javascript:alert(1))\n"
+    response = admin_client.post(f"/admin/subscribers/mailinglist/{news.pk}/change/",
+                                 list_form(news, welcome_en=bad))
+    assert response.status_code == 200  # the form again, with the errors
+    page = response.content.decode()
+    assert "The welcome mail cannot be rendered, so it was not saved" in page
+    assert "template code" in page and "javascript" in page
+    news.refresh_from_db()
+    assert news.welcome_en == ""
+
+
+def test_the_admin_saves_a_welcome_text_and_previews_it(
+        admin_client: Client, news: MailingList) -> None:
+    response = admin_client.post(f"/admin/subscribers/mailinglist/{news.pk}/change/",
+                                 list_form(news, welcome_ru=WELCOME_RU))
+    assert response.status_code == 302
+    news.refresh_from_db()
+    assert news.welcome_ru.startswith("---")
+    preview = admin_client.get(f"/admin/subscribers/mailinglist/{news.pk}/welcome/ru/")
+    assert preview.status_code == 200
+    assert "sandbox" in preview["Content-Security-Policy"]
+    assert "Hello Aigerim, one issue a month" in preview.content.decode()
+
+
+def test_admins_see_each_mails_outcome_in_the_admin_list(
+        admin_client: Client, digest: MailingList, sink: SinkServer,
+        django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(Client(), "digest", "listed@example.org")
+    page = admin_client.get("/admin/subscribers/transactionalmail/").content.decode()
+    assert "listed@example.org" in page and "Confirmation" in page and "250" in page
