@@ -126,6 +126,15 @@ def transactional_send(mail_id: int) -> Sent:
     return outcome
 
 
+def transactional_give_up(mail_id: int, attempts: int) -> None:
+    """A mail the relay kept deferring until the retries ran out: recorded as refused, so
+    the admin list does not show it as still being retried."""
+    for mail in TransactionalMail.objects.filter(pk=mail_id, status=Status.DEFERRED):
+        reply = f"given up after {attempts} attempts; last reply: {mail.smtp_reply}"
+        TransactionalMail.objects.filter(pk=mail.pk, status=Status.DEFERRED).update(
+            status=Status.REFUSED, smtp_reply=reply[:500], updated_at=timezone.now())
+
+
 def _still_wanted(mail: TransactionalMail, person: Subscriber) -> bool:
     blocked = Suppression.objects.filter(email_hash=person.email_hash).exclude(
         reason=Suppression.Reason.UNSUBSCRIBED).exists()

@@ -11,7 +11,7 @@ import logging
 
 from celery import Task, shared_task
 
-from subscribers.mail import Sent, transactional_send
+from subscribers.mail import Sent, transactional_give_up, transactional_send
 
 log = logging.getLogger(__name__)
 MAIL_RETRIES = 5
@@ -29,5 +29,6 @@ def transactional_mail(self: Task, mail_id: int) -> bool:
     if self.request.retries >= MAIL_RETRIES:
         log.warning("transactional mail %s given up after %s attempts",
                     mail_id, self.request.retries + 1)
+        transactional_give_up(mail_id, self.request.retries + 1)
         return False
     raise self.retry(countdown=MAIL_RETRY_BASE_SECONDS * 2 ** self.request.retries)

@@ -380,6 +380,36 @@ def test_a_deferred_mail_is_recorded_and_retried_with_the_same_message_id(
     assert str(message["Message-ID"]) == row.message_id
 
 
+def test_a_mail_deferred_until_the_retries_run_out_is_recorded_as_given_up(
+        digest: MailingList, relay: Callable[..., SinkServer],
+        django_capture_on_commit_callbacks: Any) -> None:
+    from subscribers.tasks import MAIL_RETRIES, transactional_mail
+
+    relay(data_replies=["451 4.7.1 try again later"] * 2)
+    with django_capture_on_commit_callbacks(execute=False):
+        subscribe(Client(), "digest")
+    row = TransactionalMail.objects.get()
+    result = transactional_mail.apply(args=(row.pk,), retries=MAIL_RETRIES)
+    assert (result.state, result.result) == ("SUCCESS", False)
+    row.refresh_from_db()
+    assert row.status == "refused"
+    assert row.smtp_reply.startswith(f"given up after {MAIL_RETRIES + 1} attempts; last reply: 451")
+
+
+def test_erasing_a_person_keeps_their_mails_outcomes_but_not_the_relays_reply(
+        digest: MailingList, relay: Callable[..., SinkServer],
+        django_capture_on_commit_callbacks: Any) -> None:
+    relay(rcpt_replies={"gone@example.org": "550 5.1.1 <gone@example.org>: no such user"})
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(Client(), "digest", "gone@example.org")
+    from subscribers.services import subscriber_erase
+
+    subscriber_erase(Subscriber.objects.get(), actor="test")
+    row = TransactionalMail.objects.get()
+    assert (row.kind, row.status, row.subscriber, row.smtp_reply) == (
+        "confirmation", "refused", None, "")
+
+
 def test_a_mail_refused_for_good_is_recorded_as_refused(
         digest: MailingList, relay: Callable[..., SinkServer],
         django_capture_on_commit_callbacks: Any) -> None:
