@@ -355,9 +355,11 @@ class MailingListAdmin(admin.ModelAdmin):
     def welcome_preview(self, obj: MailingList) -> str:
         if obj.pk is None or not (obj.welcome_en.strip() or obj.welcome_ru.strip()):
             return gettext("No welcome mail: people who join get none.")
-        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>', [
-            (f"../welcome/{code}/", label) for code, label in
-            (("en", gettext("English")), ("ru", gettext("Russian")))])
+        written = [(code, label) for code, label, source in (
+            ("en", gettext("English"), obj.welcome_en), ("ru", gettext("Russian"), obj.welcome_ru))
+            if source.strip()]
+        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>',
+                                [(f"../welcome/{code}/", label) for code, label in written])
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MailingList]:
         return super().get_queryset(request).annotate(
