@@ -247,7 +247,8 @@ def _message(mail: TransactionalMail, person: Subscriber) -> bytes:
     without 8BITMIME; MRML's long HTML lines stay within RFC 5322's 998); an ASCII header
     block with RFC 2047 encoded words (``mailer.sending.mime``)."""
     template, token = CONTENT[mail.kind](mail, person)
-    body_html, body_text = template.render(merge_values(mail, person), token=token)
+    values = merge_values(mail, person)
+    body_html, body_text = template.render(values, token=token)
     body = EmailMessage(policy=MAIL_POLICY)
     body.set_content(body_text, subtype="plain", charset="utf-8", cte="quoted-printable")
     body.add_alternative(body_html, subtype="html", charset="utf-8", cte="quoted-printable")
@@ -260,8 +261,20 @@ def _message(mail: TransactionalMail, person: Subscriber) -> bytes:
         header_encode("Subject", template.subject),
         f"Message-ID: {message_id_for_mail(mail.pk)}\r\n".encode(),
         b"Auto-Submitted: auto-generated" + CRLF,  # RFC 3834 §5
+        *_list_headers(mail, values["unsubscribe_url"]),
     ])
     return head + body.as_bytes()
+
+
+def _list_headers(mail: TransactionalMail, unsubscribe: str) -> list[bytes]:
+    """A welcome is the first mail of a list: it carries the list's one-click unsubscribe
+    (RFC 2369, RFC 8058) like the issues that follow. The others answer the person's own
+    action and belong to no list's stream."""
+    if mail.kind != Kind.WELCOME or mail.mailing_list is None:
+        return []
+    return [f"List-Id: <{mail.mailing_list.slug}.{settings.MAIL_DOMAIN}>\r\n".encode(),
+            f"List-Unsubscribe: <{unsubscribe}>\r\n".encode(),
+            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" + CRLF]
 
 
 class _Prebuilt(EmailMultiAlternatives):

@@ -234,6 +234,27 @@ def test_the_welcome_is_sent_once_on_confirm_and_not_on_a_repeated_confirm(
     assert "Hello Aigerim, one issue" in text and "Hello Aigerim, one issue" in html
 
 
+def test_the_welcome_carries_the_lists_one_click_unsubscribe_signed(
+        news: MailingList, sink: SinkServer, signing: None,
+        django_capture_on_commit_callbacks: Any) -> None:
+    news.welcome_en = WELCOME_EN
+    news.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(Client(), "news")
+    (raw,) = raw_messages(sink)
+    assert dkim.verify(raw, dnsfunc=dkim_dns)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    url = re.fullmatch(r"<(https://news\.example\.org/u/[^/>]+/)>", str(message["List-Unsubscribe"]))
+    assert url is not None
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert str(message["List-Id"]) == "<news.news.example.org>"
+    signed = re.search(r"\bh=([^;]+)", str(message["DKIM-Signature"]).replace(" ", ""))
+    assert signed is not None and "list-unsubscribe-post" in signed.group(1).lower()
+    response = Client().post(url.group(1).removeprefix(SITE), {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    assert Subscription.objects.get().status == "unsubscribed"
+
+
 def test_the_welcome_is_not_sent_again_after_leaving_and_joining_the_list_again(
         digest: MailingList, sink: SinkServer, django_capture_on_commit_callbacks: Any) -> None:
     with django_capture_on_commit_callbacks(execute=True):
