@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from mailer.env import ConfigError
@@ -111,6 +112,8 @@ def transactional_send(mail_id: int) -> Sent:
         "subscriber", "mailing_list", "subscription").filter(pk=mail_id).first()
     if mail is None:
         return Sent.SKIPPED
+    if mail.status not in OPEN:  # a task delivered twice (acks_late): never mail twice
+        return Sent(mail.status)
     person = mail.subscriber
     if person is None or not _still_wanted(mail, person):
         _record(mail, Sent.SKIPPED)
@@ -129,10 +132,20 @@ def transactional_send(mail_id: int) -> Sent:
 def transactional_give_up(mail_id: int, attempts: int) -> None:
     """A mail the relay kept deferring until the retries ran out: recorded as refused, so
     the admin list does not show it as still being retried."""
-    for mail in TransactionalMail.objects.filter(pk=mail_id, status=Status.DEFERRED):
-        reply = f"given up after {attempts} attempts; last reply: {mail.smtp_reply}"
-        TransactionalMail.objects.filter(pk=mail.pk, status=Status.DEFERRED).update(
-            status=Status.REFUSED, smtp_reply=reply[:500], updated_at=timezone.now())
+    last = TransactionalMail.objects.filter(pk=mail_id).values_list("smtp_reply", flat=True).first()
+    mail_transition(mail_id, Status.REFUSED,
+                    smtp_reply=f"given up after {attempts} attempts; last reply: {last}"[:500])
+
+
+# Queued and deferred mails may still change; sent, refused and skipped ones are final.
+OPEN = (Status.QUEUED, Status.DEFERRED)
+
+
+def mail_transition(mail_id: int, status: Status, **fields: Any) -> bool:
+    """The one place a ``TransactionalMail`` changes status: only an open mail changes, by a
+    conditional UPDATE whose row count says whether this call did it."""
+    return TransactionalMail.objects.filter(pk=mail_id, status__in=OPEN).update(
+        status=status, updated_at=timezone.now(), **fields) == 1
 
 
 def _still_wanted(mail: TransactionalMail, person: Subscriber) -> bool:
@@ -150,13 +163,12 @@ def _still_wanted(mail: TransactionalMail, person: Subscriber) -> bool:
 
 def _record(mail: TransactionalMail, outcome: Sent, *, reply: str = "",
             message_id: str = "") -> None:
-    now = timezone.now()
-    attempted = outcome != Sent.SKIPPED
-    TransactionalMail.objects.filter(pk=mail.pk).update(
-        status=Status(outcome.value), smtp_reply=reply[:500], updated_at=now,
-        message_id=message_id or mail.message_id,
-        attempts=mail.attempts + (1 if attempted else 0),
-        sent_at=now if outcome == Sent.SENT else None)
+    fields: dict[str, Any] = {"smtp_reply": reply[:500]}
+    if outcome != Sent.SKIPPED:
+        fields.update(attempts=F("attempts") + 1, message_id=message_id)
+    if outcome == Sent.SENT:
+        fields["sent_at"] = timezone.now()
+    mail_transition(mail.pk, Status(outcome.value), **fields)
 
 
 def message_id_for_mail(mail_id: int) -> str:

@@ -431,6 +431,19 @@ def test_erasing_a_person_keeps_their_mails_outcomes_but_not_the_relays_reply(
         "confirmation", "refused", None, "")
 
 
+def test_a_sent_mail_whose_task_is_delivered_again_is_not_mailed_again(
+        digest: MailingList, sink: SinkServer, django_capture_on_commit_callbacks: Any) -> None:
+    from subscribers.tasks import transactional_mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        subscribe(Client(), "digest")
+    row = TransactionalMail.objects.get()
+    assert transactional_mail.apply(args=(row.pk,)).result is True  # the redelivered task
+    assert len(received(sink)) == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("sent", 1)
+
+
 def test_a_mail_refused_for_good_is_recorded_as_refused(
         digest: MailingList, relay: Callable[..., SinkServer],
         django_capture_on_commit_callbacks: Any) -> None:
