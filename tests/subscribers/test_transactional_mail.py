@@ -291,6 +291,17 @@ def test_a_list_without_a_welcome_text_sends_no_welcome(
     assert not TransactionalMail.objects.exists()
 
 
+def test_people_imported_into_a_list_with_a_welcome_get_no_mail(
+        digest: MailingList, sink: SinkServer, django_capture_on_commit_callbacks: Any) -> None:
+    from subscribers.importer import import_csv
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = import_csv(b"email,name\r\nimported@example.org,Imported\r\n", digest)
+    assert report.created == 1
+    assert Subscription.objects.get().status == "confirmed"
+    assert received(sink) == [] and not TransactionalMail.objects.exists()
+
+
 # --- preferences changed ------------------------------------------------------------------
 
 @pytest.fixture
