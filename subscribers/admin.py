@@ -18,14 +18,19 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from mailer.core.textguard import control_character_find, control_character_message
+from mailer.rendering import RenderError
+from mailer.web.csp import email_document
 from subscribers import services
 from subscribers.csvformat import Unreadable, csv_open, row_parse
 from subscribers.exporter import cell_safe, export_rows
 from subscribers.importer import ImportMode, import_csv, report_lines
+from subscribers.mail import sample_values
+from subscribers.mail_content import mail_compiled, welcome_check, welcome_source
 from subscribers.models import (
     MailingList,
     Segment,
@@ -34,6 +39,7 @@ from subscribers.models import (
     SubscriptionEvent,
     Suppression,
     Tag,
+    TransactionalMail,
     email_hash,
 )
 from subscribers.segments import SegmentError, segment_compile, segment_preview
@@ -285,13 +291,75 @@ def admin_import(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
 
 # --- Lists, subscriptions ----------------------------------------------------------------------
 
+class MailingListForm(forms.ModelForm):
+    """Refuses a welcome text that could not be sent: it is rendered exactly as it would
+    be, and the renderer's errors (front matter, template code, unsafe links) are shown."""
+
+    class Meta:
+        model = MailingList
+        fields = ["name", "slug", "description", "kind", "opt_in", "visibility", "tracking_mode",
+                  "welcome_en", "welcome_ru"]
+        widgets = {"welcome_en": forms.Textarea(attrs={"rows": 12, "cols": 90}),
+                   "welcome_ru": forms.Textarea(attrs={"rows": 12, "cols": 90})}
+
+    def _welcome_clean(self, field: str, language: str) -> str:
+        source: str = self.cleaned_data.get(field, "")
+        if source.strip():
+            try:
+                welcome_check(source, language)
+            except RenderError as exc:
+                raise forms.ValidationError(
+                    [gettext("The welcome mail cannot be rendered, so it was not saved; fix "
+                             "this and save again:")] + [str(f) for f in exc.findings]) from None
+        return source
+
+    def clean_welcome_en(self) -> str:
+        return self._welcome_clean("welcome_en", "en")
+
+    def clean_welcome_ru(self) -> str:
+        return self._welcome_clean("welcome_ru", "ru")
+
+
 @admin.register(MailingList)
 class MailingListAdmin(admin.ModelAdmin):
+    form = MailingListForm
     list_display = ["name", "slug", "kind", "opt_in", "visibility", "tracking_mode", "confirmed"]
     list_filter = ["kind", "opt_in", "visibility", "tracking_mode"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["welcome_preview"]
     actions = ["export_csv"]
+
+    def get_urls(self) -> list[URLPattern]:
+        return [path("<int:pk>/welcome/<str:language>/",
+                     self.admin_site.admin_view(self.welcome_view),
+                     name="subscribers_mailinglist_welcome"), *super().get_urls()]
+
+    def welcome_view(self, request: HttpRequest, pk: int, language: str) -> HttpResponse:
+        """The saved welcome mail as a subscriber would see it (sample merge values), under
+        the sandboxed policy of every compiled email served as a page."""
+        mlist = MailingList.objects.filter(pk=pk).first()
+        if mlist is None or not self.has_view_permission(request, mlist):
+            return HttpResponse(status=404)
+        source, used = welcome_source(mlist, language)
+        if not source:
+            return HttpResponse(gettext("This list has no welcome mail."),
+                                content_type="text/plain; charset=utf-8", status=404)
+        try:
+            template = mail_compiled(TransactionalMail.Kind.WELCOME, mlist.pk, used, source)
+        except RenderError as exc:
+            return HttpResponse(str(exc), content_type="text/plain; charset=utf-8", status=422)
+        return email_document(template.render(sample_values())[0])
+
+    @admin.display(description=_("welcome mail preview"))
+    def welcome_preview(self, obj: MailingList) -> str:
+        if obj.pk is None or not (obj.welcome_en.strip() or obj.welcome_ru.strip()):
+            return gettext("No welcome mail: people who join get none.")
+        written = [(code, label) for code, label, source in (
+            ("en", gettext("English"), obj.welcome_en), ("ru", gettext("Russian"), obj.welcome_ru))
+            if source.strip()]
+        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{}</a>',
+                                [(f"../welcome/{code}/", label) for code, label in written])
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[MailingList]:
         return super().get_queryset(request).annotate(
@@ -452,3 +520,23 @@ class SegmentAdmin(admin.ModelAdmin):
             self.message_user(request, f"{segment}: {exc}", messages.ERROR)
             return redirect(request.get_full_path())
         return csv_response(people, f"{segment.slug}.csv")
+
+
+@admin.register(TransactionalMail)
+class TransactionalMailAdmin(admin.ModelAdmin):
+    """The audience app's own mails and their outcome; read-only (the worker writes them)."""
+
+    list_display = ["created_at", "kind", "subscriber", "mailing_list", "status", "attempts",
+                    "smtp_reply", "sent_at"]
+    list_filter = ["kind", "status", "mailing_list"]
+    search_fields = ["subscriber__email", "message_id"]
+    list_select_related = ["subscriber", "mailing_list"]
+    readonly_fields = ["kind", "subscriber", "mailing_list", "subscription", "detail", "status",
+                       "attempts", "smtp_reply", "message_id", "created_at", "updated_at",
+                       "sent_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -104,6 +104,17 @@ class MailingList(models.Model):
         default=tracking_default,
         help_text=_("Applies to sends planned from now on; a person on several lists gets the "
                     "most private mode of them"))
+    welcome_en = models.TextField(
+        _("welcome mail (English)"), blank=True,
+        help_text=_("Optional. Written like an issue (Markdown, front matter with subject and "
+                    "preheader). Sent once to a person who joins the list on the public pages "
+                    "(the confirmation link of a double opt-in, or the single opt-in form); "
+                    "not to people added by an import, an admin or the API. Leave both "
+                    "languages empty to send none."))
+    welcome_ru = models.TextField(
+        _("welcome mail (Russian)"), blank=True,
+        help_text=_("The same in Russian, for people who chose Russian. If one language is "
+                    "empty, the other one is sent."))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -254,3 +265,58 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TransactionalMail(models.Model):
+    """One mail the audience app sends a person on its own (not a campaign): its kind, to
+    whom, and the outcome of its last attempt. Written before the mail is queued, so a mail
+    the relay deferred or a worker lost is visible, and updated by every attempt."""
+
+    class Kind(models.TextChoices):
+        CONFIRMATION = "confirmation", _("Confirmation")
+        WELCOME = "welcome", _("Welcome")
+        PREFERENCES_CHANGED = "preferences_changed", _("Preferences changed")
+        PREFERENCES_LINK = "preferences_link", _("Preferences link")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DEFERRED = "deferred", _("Deferred (retried)")
+        REFUSED = "refused", _("Refused")
+        SKIPPED = "skipped", _("Skipped (no longer needed)")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.SET_NULL, null=True,
+                                   related_name="transactional_mails",
+                                   verbose_name=_("subscriber"))
+    mailing_list = models.ForeignKey(MailingList, on_delete=models.SET_NULL, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name=_("mailing list"))
+    subscription = models.ForeignKey(Subscription, on_delete=models.SET_NULL, null=True,
+                                     blank=True, related_name="+",
+                                     verbose_name=_("subscription"))
+    detail = models.JSONField(_("detail"), default=dict, blank=True,
+                              help_text=_("what a preferences-changed mail reports"))
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices,
+                              default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    smtp_reply = models.CharField(_("SMTP reply"), max_length=500, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transactional mail")
+        verbose_name_plural = _("transactional mails")
+        ordering = ["-id"]
+        constraints = [
+            # A welcome goes to a person once per list, however often they confirm: the
+            # insert that would be the second one fails, so two racing confirms send one.
+            models.UniqueConstraint(fields=["subscriber", "mailing_list"],
+                                    condition=models.Q(kind="welcome"),
+                                    name="one_welcome_per_person_and_list"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

@@ -268,6 +268,9 @@ def subscriber_erase(subscriber: Subscriber, *, actor: str) -> None:
         from mailer.bounces.models import BounceEvent
 
         BounceEvent.objects.filter(email_hash=digest).update(email="", diagnostic="")
+        # The audience app's own mails keep kind, status and times; the relay's reply
+        # may quote the address, and the summary of a preferences change is theirs.
+        subscriber.transactional_mails.update(smtp_reply="", detail={})
         subscriber.delete()
         SubscriptionEvent.objects.create(email_hash=digest, action="erased", actor=actor,
                                          new_status="erased")

@@ -23,15 +23,17 @@ from django.views.decorators.http import require_http_methods
 from mailer.core.client_ip import client_ip as core_client_ip
 from subscribers import services
 from subscribers.forms import HONEYPOT, PreferencesForm, SubscribeForm
+from subscribers.mail import mail_queue, welcome_queue
+from subscribers.mail_content import PreferencesChange
 from subscribers.models import (
     ConsentRecord,
     MailingList,
     Subscriber,
     Subscription,
     Suppression,
+    TransactionalMail,
     email_hash,
 )
-from subscribers.tasks import confirmation_mail, preferences_link_mail
 from subscribers.tokens import (
     BadToken,
     ExpiredToken,
@@ -119,17 +121,16 @@ def _subscribe_post(request: HttpRequest, mlist: MailingList) -> HttpResponse:
     if not form.is_valid():
         return render(request, "subscribers/subscribe.html",
                       {"list": mlist, "form": form, "consent_text": consent_text}, status=400)
-    to_confirm = _subscribe(mlist, form.cleaned_data, client_ip(request), consent_text,
-                            request.build_absolute_uri())
-    if to_confirm is not None:
-        transaction.on_commit(lambda: confirmation_mail.delay(to_confirm))
+    _subscribe(mlist, form.cleaned_data, client_ip(request), consent_text,
+               request.build_absolute_uri())
     # The same answer whatever the state of the address: it reveals nothing.
     return render(request, "subscribers/subscribe_done.html", {"list": mlist})
 
 
 def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent_text: str,
-               source: str) -> int | None:
-    """Apply a subscribe form. Returns the subscription to send a confirmation for, if any.
+               source: str) -> None:
+    """Apply a subscribe form: queue a confirmation mail (double opt-in) or the list's
+    welcome mail (single opt-in), as the state of the address allows.
 
     Anyone can type anyone's address, so after the person unsubscribed (from any list, or
     from everything) the form can only start a double opt-in, even on a single-opt-in list:
@@ -138,7 +139,7 @@ def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent
     with transaction.atomic():
         suppression = Suppression.objects.filter(email_hash=email_hash(email)).first()
         if suppression and suppression.reason != Suppression.Reason.UNSUBSCRIBED:
-            return None  # bounced, complained, blocked or erased: never re-added by a form
+            return  # bounced, complained, blocked or erased: never re-added by a form
         sub = services.subscriber_find(email)
         if sub is None:
             sub = Subscriber.objects.create(
@@ -146,26 +147,27 @@ def _subscribe(mlist: MailingList, data: dict[str, Any], ip: str | None, consent
                 language=data.get("language") or "en")
         # An anonymous form never overwrites an existing person's name or language.
         if sub.status == Subscriber.Status.BLOCKLISTED:
-            return None
+            return
         current = Subscription.objects.filter(subscriber=sub, mailing_list=mlist).first()
         if current is not None and current.status == Subscription.Status.CONFIRMED:
-            return None
+            return
         opted_out = suppression is not None or sub.subscriptions.filter(
             status=Subscription.Status.UNSUBSCRIBED).exists()
         if mlist.opt_in == MailingList.OptIn.SINGLE and not opted_out:
-            services.subscription_set(sub, mlist, Subscription.Status.CONFIRMED,
-                                      actor="subscriber:form", method="form", source=source,
-                                      ip=ip, consent_text=consent_text)
-            return None
+            joined = services.subscription_set(
+                sub, mlist, Subscription.Status.CONFIRMED, actor="subscriber:form",
+                method="form", source=source, ip=ip, consent_text=consent_text)
+            welcome_queue(joined)
+            return
         pending = services.subscription_set(
             sub, mlist, Subscription.Status.UNCONFIRMED, actor="subscriber:form",
             method="form", source=source, ip=ip, consent_text=consent_text)
         if not pending.consent_text:
             Subscription.objects.filter(pk=pending.pk).update(consent_text=consent_text)
         # However many IPs ask, one inbox gets at most a few confirmation mails a day.
-        if rate_limited("confirm-mail", sub.email_hash, CONFIRMATIONS_PER_DAY, 86400):
-            return None
-        return pending.pk
+        if not rate_limited("confirm-mail", sub.email_hash, CONFIRMATIONS_PER_DAY, 86400):
+            mail_queue(TransactionalMail.Kind.CONFIRMATION, sub, mailing_list=mlist,
+                       subscription=pending)
 
 
 @never_cache
@@ -181,6 +183,12 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if sub is None:
         raise Http404("no such subscription")
     with translation.override(sub.subscriber.language):
+        done = {"list": sub.mailing_list,
+                "preferences_url": f"/p/{preferences_token(sub.subscriber.pk)}/"}
+        if sub.status == Subscription.Status.CONFIRMED:
+            # A link opened again (or by a scanner after the person's click) says so,
+            # instead of offering to confirm what is confirmed.
+            return render(request, "subscribers/confirm_done.html", {**done, "already": True})
         if request.method == "GET":
             # Link scanners fetch every URL in a message: a GET only shows the button.
             return render(request, "subscribers/confirm.html", {"list": sub.mailing_list})
@@ -191,15 +199,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
                     "If you want to receive %(list)s again, subscribe once more on its "
                     "page and use the link in the new email.") % {"list": sub.mailing_list.name},
                     status=410)
-            if sub.status != Subscription.Status.CONFIRMED:
-                services.subscription_set(
-                    sub.subscriber, sub.mailing_list, Subscription.Status.CONFIRMED,
-                    actor="subscriber:confirm", method="double-opt-in",
-                    source=request.build_absolute_uri(), ip=client_ip(request))
-                services.suppression_lift_for_optin(sub.subscriber)
-        return render(request, "subscribers/confirm_done.html", {
-            "list": sub.mailing_list,
-            "preferences_url": f"/p/{preferences_token(sub.subscriber.pk)}/"})
+            confirmed = services.subscription_set(
+                sub.subscriber, sub.mailing_list, Subscription.Status.CONFIRMED,
+                actor="subscriber:confirm", method="double-opt-in",
+                source=request.build_absolute_uri(), ip=client_ip(request))
+            services.suppression_lift_for_optin(sub.subscriber)
+            welcome_queue(confirmed)
+        return render(request, "subscribers/confirm_done.html", done)
 
 
 def _confirm_link_use(sub: Subscription, consent_id: int | None) -> bool:
@@ -269,9 +275,10 @@ def _unsubscribe_expired(request: HttpRequest, token: str) -> HttpResponse:
 def _preferences_link_mail(request: HttpRequest, subscriber_id: int) -> HttpResponse:
     """Queue a preferences link to the person's own address; the same page whether or not
     it goes out (erased person, or the daily limit reached)."""
-    digest = Subscriber.objects.filter(pk=subscriber_id).values_list("email_hash", flat=True).first()
-    if digest and not rate_limited("preferences-mail", digest, CONFIRMATIONS_PER_DAY, 86400):
-        transaction.on_commit(lambda: preferences_link_mail.delay(subscriber_id))
+    person = Subscriber.objects.filter(pk=subscriber_id).first()
+    if person and not rate_limited("preferences-mail", person.email_hash, CONFIRMATIONS_PER_DAY,
+                                   86400):
+        mail_queue(TransactionalMail.Kind.PREFERENCES_LINK, person)
     return render(request, "subscribers/link_sent.html", {})
 
 
@@ -322,7 +329,13 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 def _preferences_save(subscriber: Subscriber, lists: list[MailingList], active: set[int],
                       data: dict[str, Any], ip: str | None) -> None:
+    """Apply the form and mail the person a summary of what changed, if anything did (a
+    change made by whoever holds a forwarded link then reaches the owner's inbox)."""
     wanted = {int(x) for x in data["lists"]}
+    joined: list[str] = []
+    left: list[str] = []
+    change_language = data["language"] if data["language"] != subscriber.language else ""
+    name_changed = data["name"] != subscriber.name
     with transaction.atomic():
         subscriber.name = data["name"]
         subscriber.language = data["language"]
@@ -337,9 +350,16 @@ def _preferences_save(subscriber: Subscriber, lists: list[MailingList], active: 
                 services.subscription_set(subscriber, mlist, Subscription.Status.CONFIRMED,
                                           actor="subscriber:preferences", method="preferences",
                                           source="preferences page", ip=ip)
+                joined.append(mlist.name)
             elif mlist.pk not in wanted and mlist.pk in active:
                 services.unsubscribe(subscriber, mlist, actor="subscriber:preferences",
                                      source="preferences page", ip=ip)
+                left.append(mlist.name)
+        change = PreferencesChange(joined=tuple(joined), left=tuple(left),
+                                   language=change_language, name_changed=name_changed)
+        if change:
+            mail_queue(TransactionalMail.Kind.PREFERENCES_CHANGED, subscriber,
+                       detail=change.as_detail())
 
 
 @never_cache
@@ -349,6 +369,8 @@ def leave(request: HttpRequest, token: str) -> HttpResponse:
         subscriber = _subscriber_from(token)
     except BadToken:
         return _bad_link(request, _("This preferences link is invalid or has expired."))
+    # No "preferences changed" mail here: the person asked for no more mail from us, the
+    # page that answers says what happened, and the address is now suppressed.
     services.leave_everything(subscriber, actor="subscriber:preferences",
                               source="preferences page: leave everything",
                               ip=client_ip(request))

@@ -16,10 +16,10 @@ from mailer.issues.models import Issue, IssueVariant
 from mailer.signing.dkim_sign import dkim_key
 from mailer.sink.server import SinkServer
 from mailer.web.testsend import SUPPRESSED_REPLY, variant_test_send
-from subscribers.mail import Sent, confirmation_send
-from subscribers.models import MailingList, Subscription, Suppression
+from subscribers.mail import Sent, transactional_send
+from subscribers.models import MailingList, Subscription, Suppression, TransactionalMail
 from subscribers.services import is_suppressed, suppression_add
-from subscribers.tasks import confirmation_mail
+from subscribers.tasks import transactional_mail
 from tests.sending.conftest import sink_read, subscriber_make
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +41,12 @@ def smtp_backend(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
-def unconfirmed(mlist: MailingList, address: str = "new@example.org") -> Subscription:
-    return Subscription.objects.create(subscriber=subscriber_make(address),
-                                       mailing_list=mlist, status="unconfirmed")
+def unconfirmed(mlist: MailingList, address: str = "new@example.org") -> TransactionalMail:
+    """A pending subscription and its confirmation mail, recorded but not sent yet."""
+    sub = Subscription.objects.create(subscriber=subscriber_make(address),
+                                      mailing_list=mlist, status="unconfirmed")
+    return TransactionalMail.objects.create(kind="confirmation", subscriber=sub.subscriber,
+                                            mailing_list=mlist, subscription=sub)
 
 
 def received(server: SinkServer) -> list[email.message.Message]:
@@ -55,8 +58,8 @@ def received(server: SinkServer) -> list[email.message.Message]:
 def test_a_confirmation_is_signed_and_has_a_message_id_of_the_mail_domain(
         lists: dict[str, MailingList], sink: SinkServer, smtp_backend: None,
         signing: None) -> None:
-    sub = unconfirmed(lists["public"])
-    assert confirmation_send(sub.pk) == Sent.SENT
+    mail = unconfirmed(lists["public"])
+    assert transactional_send(mail.pk) == Sent.SENT
     messages = received(sink)
     assert len(messages) == 1
     assert str(messages[0]["Message-ID"]).endswith("@news.example.org>")
@@ -67,8 +70,8 @@ def test_a_confirmation_refused_for_good_is_not_retried_and_suppresses_the_addre
         lists: dict[str, MailingList], scripted_sink: Callable[..., SinkServer],
         smtp_backend: None) -> None:
     relay = scripted_sink(rcpt_replies={"gone@example.org": "550 5.1.1 no such user"})
-    sub = unconfirmed(lists["public"], "gone@example.org")
-    result = confirmation_mail.apply(args=(sub.pk,))
+    mail = unconfirmed(lists["public"], "gone@example.org")
+    result = transactional_mail.apply(args=(mail.pk,))
     assert (result.state, result.result) == ("SUCCESS", False)  # no retry was asked
     assert relay.messages() == []
     assert is_suppressed("gone@example.org")
@@ -78,8 +81,8 @@ def test_a_deferred_confirmation_is_left_to_the_task_to_retry(
         lists: dict[str, MailingList], scripted_sink: Callable[..., SinkServer],
         smtp_backend: None) -> None:
     scripted_sink(data_replies=["451 4.7.1 try later"])
-    sub = unconfirmed(lists["public"])
-    assert confirmation_send(sub.pk) == Sent.DEFERRED
+    mail = unconfirmed(lists["public"])
+    assert transactional_send(mail.pk) == Sent.DEFERRED
     assert not Suppression.objects.exists()
 
 

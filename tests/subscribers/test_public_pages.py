@@ -19,13 +19,10 @@ from subscribers.models import (
     Subscription,
     SubscriptionEvent,
     Suppression,
+    TransactionalMail,
     email_hash,
 )
-from subscribers.tasks import (
-    CONFIRMATION_RETRIES,
-    CONFIRMATION_RETRY_BASE_SECONDS,
-    confirmation_mail,
-)
+from subscribers.tasks import MAIL_RETRIES, MAIL_RETRY_BASE_SECONDS, transactional_mail
 from subscribers.tokens import preferences_token, unsubscribe_token
 
 
@@ -352,17 +349,22 @@ def test_the_subscribe_request_queues_the_confirmation_instead_of_mailing_it(
         double_list: MailingList, django_capture_on_commit_callbacks: Any,
         monkeypatch: pytest.MonkeyPatch) -> None:
     queued: list[int] = []
-    monkeypatch.setattr(confirmation_mail, "delay", queued.append)
+    monkeypatch.setattr(transactional_mail, "delay", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         Client().post("/subscribe/digest/", form())
-    assert queued == [Subscription.objects.get(subscriber__email="new@example.org").pk]
+    recorded = TransactionalMail.objects.get()
+    assert (recorded.kind, recorded.status) == ("confirmation", "queued")
+    assert queued == [recorded.pk]
     assert mail.outbox == []  # nothing went over the network in the request
 
 
 def unconfirmed_subscription(double_list: MailingList) -> int:
+    """A pending subscription's recorded confirmation mail (its id, as the task gets it)."""
     person = Subscriber.objects.create(email="new@example.org", email_hash=email_hash("new@example.org"))
-    return Subscription.objects.create(subscriber=person, mailing_list=double_list,
-                                       status="unconfirmed").pk
+    sub = Subscription.objects.create(subscriber=person, mailing_list=double_list,
+                                      status="unconfirmed")
+    return TransactionalMail.objects.create(kind="confirmation", subscriber=person,
+                                            mailing_list=double_list, subscription=sub).pk
 
 
 class RetryAsked(Exception):
@@ -371,25 +373,25 @@ class RetryAsked(Exception):
 
 def test_a_deferring_relay_schedules_a_retry_with_exponential_backoff(
         double_list: MailingList, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("subscribers.tasks.confirmation_send", lambda pk: Sent.DEFERRED)
-    monkeypatch.setattr(confirmation_mail, "retry",
+    monkeypatch.setattr("subscribers.tasks.transactional_send", lambda pk: Sent.DEFERRED)
+    monkeypatch.setattr(transactional_mail, "retry",
                         lambda countdown: RetryAsked(countdown))
     pk = unconfirmed_subscription(double_list)
     for retries, factor in [(0, 1), (2, 4)]:
-        confirmation_mail.push_request(retries=retries)
+        transactional_mail.push_request(retries=retries)
         try:
             with pytest.raises(RetryAsked) as asked:
-                confirmation_mail.run(pk)
+                transactional_mail.run(pk)
         finally:
-            confirmation_mail.pop_request()
-        assert asked.value.args == (factor * CONFIRMATION_RETRY_BASE_SECONDS,)
+            transactional_mail.pop_request()
+        assert asked.value.args == (factor * MAIL_RETRY_BASE_SECONDS,)
 
 
 def test_a_deferring_relay_is_given_up_after_the_last_retry(
         double_list: MailingList, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("subscribers.tasks.confirmation_send", lambda pk: Sent.DEFERRED)
-    result = confirmation_mail.apply(args=(unconfirmed_subscription(double_list),),
-                                     retries=CONFIRMATION_RETRIES)
+    monkeypatch.setattr("subscribers.tasks.transactional_send", lambda pk: Sent.DEFERRED)
+    result = transactional_mail.apply(args=(unconfirmed_subscription(double_list),),
+                                      retries=MAIL_RETRIES)
     assert (result.state, result.result) == ("SUCCESS", False)
 
 
