@@ -44,6 +44,7 @@ from mailer.rendering.inline import (
     inline_render,
     inline_source,
     markdown_parser,
+    raw_html_alt_fill,
     sanitise,
 )
 
@@ -154,6 +155,7 @@ class BlockBuilder:
             self.findings.append(Finding(
                 "warning", "html-removed",
                 f"line {self._line(tok)}: scripts or event handlers in the HTML were removed"))
+        cleaned = raw_html_alt_fill(tok.content, cleaned, self.policy, line=self._line(tok))
         return RawHtml(Markup(cleaned), html_to_text(cleaned))  # noqa: S704 - sanitised by nh3
 
     def _container(self, tok: Token, inner: list[Token]) -> Block | None:

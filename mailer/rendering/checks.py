@@ -6,6 +6,8 @@ so a check sees what a mail client sees.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -99,7 +101,10 @@ def link_finding(url: str, *, site_url: str, where: str = "link") -> Finding | N
                    f"{where} {url[:80]!r} is not an https or mailto link and cannot be sent")
 
 
-def html_findings(html: str, *, language: str, site_url: str) -> list[Finding]:
+def html_findings(html: str, *, language: str, site_url: str,
+                  alt_reported: Collection[str] = ()) -> list[Finding]:
+    """``alt_reported``: sources of images already reported, with their line, as written
+    without alt (and given ``alt=""``); not reported again here without a line."""
     facts = html_facts(html)
     found: list[Finding] = []
     size = len(html.encode("utf-8"))
@@ -128,7 +133,7 @@ def html_findings(html: str, *, language: str, site_url: str) -> list[Finding]:
         if facts.metas.get(name) != "light dark":
             found.append(Finding("error", "dark-mode", f'<meta name="{name}"> is not "light dark"'))
     for img in facts.images:
-        if not (img.get("alt") or "").strip():
+        if not (img.get("alt") or "").strip() and (img.get("src") or "") not in alt_reported:
             found.append(Finding("warning", "img-alt",
                                  f"image {str(img.get('src'))[:80]!r} has no alt text; "
                                  "screen readers and image-blocking clients show nothing"))
@@ -141,6 +146,24 @@ def html_findings(html: str, *, language: str, site_url: str) -> list[Finding]:
         if finding:
             found.append(finding)
     return found
+
+
+SUBJECT_CAPS_MIN_LETTERS = 6  # "IOM", "UN" or "COVID" alone are acronyms, not shouting
+
+
+def subject_findings(subject: str) -> list[Finding]:
+    """A warning for a subject in capitals. SpamAssassin's SUBJ_ALL_CAPS scores a subject
+    of several words, 10 characters or more, whose letters are all capitals (its
+    HeaderEval.pm counts Latin letters only; capitals in any script read as shouting)."""
+    cased = [c for c in subject if c.isalpha() and c.lower() != c.upper()]
+    if (len(subject.strip()) < 10 or not re.search(r"\S\s+\S", subject.strip())
+            or len(cased) < SUBJECT_CAPS_MIN_LETTERS or not all(c.isupper() for c in cased)):
+        return []
+    return [Finding("warning", "subject-caps",
+                    f"the subject {subject[:80]!r} is all capitals: spam filters score that "
+                    "(SpamAssassin's SUBJ_ALL_CAPS) and readers take it as shouting. Write it "
+                    f"in sentence case, e.g. {subject[:80].capitalize()!r}, with 'subject:' in "
+                    "the front matter (a raw issue takes its subject from the first heading).")]
 
 
 def template_syntax_findings(text: str, *, part: str) -> list[Finding]:

@@ -19,7 +19,12 @@ from markupsafe import Markup
 
 from mailer.rendering.block_types import Block, Paragraph, Prose
 from mailer.rendering.blocks import BlockBuilder
-from mailer.rendering.checks import dedupe, html_findings, template_syntax_findings
+from mailer.rendering.checks import (
+    dedupe,
+    html_findings,
+    subject_findings,
+    template_syntax_findings,
+)
 from mailer.rendering.findings import Finding, RenderError, errors_in
 from mailer.rendering.html_safety import html_sanitise
 from mailer.rendering.limits import source_size_check
@@ -31,6 +36,7 @@ from mailer.rendering.mjml_build import (
     layout_mjml,
     merge_tags,
     mjml_to_html,
+    preheader_hidden,
 )
 from mailer.rendering.text_build import document_text
 
@@ -210,10 +216,12 @@ def compile_issue(parsed: ParsedIssue, *, language: str, context: ChromeContext,
             masthead=[protected["title"], values["issue_label"]],
             blocks=blocks, footer=_text_footer(context)))
     template_name = layout_name if layout else "layout.mjml.j2"
-    html, unsafe = html_sanitise(mjml_to_html(mjml, template_name=template_name),
+    html, unsafe = html_sanitise(preheader_hidden(mjml_to_html(mjml, template_name=template_name)),
                                  template_name=template_name)
     findings += unsafe
-    findings += html_findings(html, language=language, site_url=context.site_url)
+    findings += html_findings(html, language=language, site_url=context.site_url,
+                              alt_reported=builder.policy.alt_filled)
+    findings += subject_findings(parsed.meta.subject)
     findings += template_syntax_findings(html, part="HTML")
     findings += template_syntax_findings(text, part="text")
     findings = dedupe(findings)

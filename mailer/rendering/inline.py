@@ -6,6 +6,7 @@ HTML says (links as ``text (url)``) instead of being stripped from the HTML.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -46,6 +47,7 @@ class LinkPolicy:
 
     site_url: str
     findings: list[Finding] = field(default_factory=list)
+    alt_filled: set[str] = field(default_factory=set)  # src of raw-HTML images given alt=""
 
     def resolve(self, url: str, *, line: int, what: str = "link") -> str | None:
         """The absolute URL to use, or ``None`` if the link must become plain text."""
@@ -92,8 +94,10 @@ def inline_render(md: MarkdownIt, children: list[Token], policy: LinkPolicy, *,
         policy.findings.append(Finding(
             "warning", "html-removed",
             f"line {line}: scripts, styles, frames or event handlers in the HTML were removed"))
+    cleaned = raw_html_alt_fill(raw_html, sanitise(raw_html, policy.site_url), policy,
+                                line=line)
     # Markup only after nh3 has sanitised the fragment.
-    return Inline(Markup(sanitise(raw_html, policy.site_url)), _text(children))  # noqa: S704
+    return Inline(Markup(cleaned), _text(children))  # noqa: S704
 
 
 def inline_source(md: MarkdownIt, source: str, policy: LinkPolicy, *, line: int) -> Inline:
@@ -112,6 +116,48 @@ def sanitise(fragment: str, site_url: str = "") -> str:
     return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
                      url_schemes=SAFE_SCHEMES, link_rel=None, strip_comments=True,
                      attribute_filter=absolute)
+
+
+class _ImagesWithoutAlt(HTMLParser):
+    """(line offset, src) of each <img> with no alt attribute at all, as written."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and all(name != "alt" for name, _ in attrs):
+            self.found.append((self.getpos()[0] - 1, dict(attrs).get("src") or ""))
+
+
+# An <img> tag as nh3 writes it: every attribute value double-quoted, quotes escaped.
+_SANITISED_IMG = re.compile(r'<img((?:\s+[^\s="\'<>/]+(?:="[^"]*")?)*)\s*/?>')
+_ATTRIBUTE_NAME = re.compile(r'\s+([^\s="\'<>/]+)')
+_SRC = re.compile(r'\ssrc="([^"]*)"')
+
+
+def raw_html_alt_fill(raw: str, cleaned: str, policy: LinkPolicy, *, line: int) -> str:
+    """``cleaned`` (the sanitised ``raw``) with ``alt=""`` on every image that has no alt,
+    and a warning per image naming its source line. Mail clients and screen readers read a
+    missing alt aloud as the file name; an empty one is skipped (WCAG 2.2 SC 1.1.1)."""
+    parser = _ImagesWithoutAlt()
+    parser.feed(raw)
+    parser.close()
+    for offset, src in parser.found:
+        policy.findings.append(Finding(
+            "warning", "img-alt",
+            f"line {line + offset}: image {src[:80]!r} written as HTML has no alt text; it "
+            "was given alt=\"\" so screen readers skip it. Add alt=\"what the picture "
+            "shows\" unless it is only decoration."))
+
+    def fill(m: re.Match[str]) -> str:
+        if "alt" in {name.lower() for name in _ATTRIBUTE_NAME.findall(m.group(1))}:
+            return m.group(0)
+        src = _SRC.search(m.group(1))
+        policy.alt_filled.add(html.unescape(src.group(1)) if src else "")
+        return f'<img alt=""{m.group(1)}>'
+
+    return _SANITISED_IMG.sub(fill, cleaned) if parser.found else cleaned
 
 
 def _links_checked(children: list[Token], policy: LinkPolicy, line: int) -> list[Token]:

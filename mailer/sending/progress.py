@@ -35,12 +35,39 @@ def ledger_summary(send_id: int, window_seconds: int = THROUGHPUT_WINDOW_SECONDS
     aggregates["deferred"] = Count("id", filter=deferred)
     aggregates["retry_at"] = Min("next_attempt_at", filter=deferred)
     aggregates["active_at"] = Max("updated_at")  # a claim, an outcome or a release
+    # When the window's first, and the send's first and last, messages were accepted:
+    # rates are measured over the time the send really spent sending.
+    aggregates["recent_first_sent_ms"] = Min("sent_at", filter=Q(status=D.SENT, sent_at__gte=since))
+    aggregates["first_sent_ms"] = Min("sent_at", filter=Q(status=D.SENT))
+    aggregates["last_sent_ms"] = Max("sent_at", filter=Q(status=D.SENT))
     row = Delivery.objects.filter(send_id=send_id).aggregate(**aggregates)
     times = {key: row.pop(key) for key in ("retry_at", "active_at")}
+    stamps = {key: row.pop(key) for key in ("recent_first_sent_ms", "first_sent_ms",
+                                            "last_sent_ms")}
     summary = {key: int(value or 0) for key, value in row.items()}
     for key, at in times.items():  # as epoch seconds, so the summary stays all ints
         summary[key] = int(at.timestamp()) if at else 0
+    for key, at in stamps.items():  # milliseconds: a whole send may take under a second
+        summary[key] = int(at.timestamp() * 1000) if at else 0
     return summary
+
+
+def rate_live(recent_sent: int, recent_first_sent_ms: int, now: datetime) -> float:
+    """Messages a second over the last THROUGHPUT_WINDOW_SECONDS, divided by the part of the
+    window in which the send was sending: 360 messages in a send 2 s old are 180 a second,
+    not 360 / 30 = 12 (which made the ETA of a 2 s send read "360s", issue 12)."""
+    if not recent_sent:
+        return 0.0
+    span = now.timestamp() - recent_first_sent_ms / 1000
+    return recent_sent / max(span, 1.0)
+
+
+def rate_average(sent: int, first_sent_ms: int, last_sent_ms: int) -> float:
+    """Messages a second from the first to the last accepted message (at least 1 s), the
+    rate a finished send really had; 0.0 if nothing was sent."""
+    if not sent:
+        return 0.0
+    return sent / max((last_sent_ms - first_sent_ms) / 1000, 1.0)
 
 
 def _summary_for(send: Send) -> dict[str, int]:
@@ -61,11 +88,14 @@ def send_progress(send_id: int) -> dict[str, Any]:
     planned = sum(counts[s.value] for s in D)
     unfinished = counts[D.PENDING] + counts[D.SENDING] + counts[D.RETRYING]
     sending = send.status == Send.Status.SENDING
-    throughput = counts["recent_sent"] / THROUGHPUT_WINDOW_SECONDS if sending else 0.0
-    if send.started_at and sending and throughput == 0.0:
-        elapsed = max((timezone.now() - send.started_at).total_seconds(), 1.0)
-        throughput = counts[D.SENT] / elapsed
-    eta = round(unfinished / throughput, 1) if throughput > 0 and unfinished else None
+    # Sending: the live rate of the last moments. Otherwise: the average over the send's
+    # actual duration (a finished send showed "0.0 per second", issue 12).
+    throughput = (rate_live(counts["recent_sent"], counts["recent_first_sent_ms"], timezone.now())
+                  if sending else
+                  rate_average(counts[D.SENT], counts["first_sent_ms"], counts["last_sent_ms"]))
+    eta = round(unfinished / throughput, 1) if sending and throughput > 0 and unfinished else None
+    duration = ((counts["last_sent_ms"] - counts["first_sent_ms"]) / 1000
+                if counts["first_sent_ms"] else None)
     deferred = counts["deferred"]
     retry_at = _when(counts["retry_at"])
     return {
@@ -86,7 +116,9 @@ def send_progress(send_id: int) -> dict[str, Any]:
         "retry_at": retry_at.isoformat() if retry_at else None,
         "notices": _notices(send, deferred, retry_at, _when(counts["active_at"])),
         "throughput": round(throughput, 1),
-        "eta_seconds": eta if sending else None,
+        "throughput_kind": "live" if sending else "average",
+        "duration_seconds": round(duration, 1) if duration is not None else None,
+        "eta_seconds": eta,
         "scheduled_at": send.scheduled_at.isoformat() if send.scheduled_at else None,
         "started_at": send.started_at.isoformat() if send.started_at else None,
         "finished_at": send.finished_at.isoformat() if send.finished_at else None,

@@ -149,10 +149,31 @@ def import_too_big_message() -> str:
                % {"mb": f"{settings.WEB_IMPORT_MAX_BYTES / 1_000_000:g}"})
 
 
+IMPORT_ENCODINGS = [("", _("Detect")), ("utf-8", "UTF-8"), ("windows-1251", "Windows-1251")]
+
+
+class CsvImportKeptForm(forms.Form):
+    """"Import these rows": the file checked a moment ago, kept on the server."""
+
+    upload = forms.CharField(widget=forms.HiddenInput, max_length=1000)
+    mailing_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None, widget=forms.HiddenInput)
+    encoding = forms.ChoiceField(choices=IMPORT_ENCODINGS, required=False,
+                                 widget=forms.HiddenInput)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from subscribers.models import MailingList
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["mailing_list"].queryset = MailingList.objects.all()  # type: ignore[attr-defined]
+
+
 class CsvImportForm(forms.Form):
     csv_file = forms.FileField(label=_("CSV file (UTF-8, with a header row)"))
     mailing_list: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         label=_("Add everyone to the list"), queryset=None)
+    encoding = forms.ChoiceField(label=_("Encoding"), required=False, choices=IMPORT_ENCODINGS,
+                                 help_text=_("Leave on “Detect” unless letters came out wrong."))
     dry_run = forms.BooleanField(label=_("Check only (write nothing)"), required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:

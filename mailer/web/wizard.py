@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db.models import Count
 
 from mailer.sending.models import Send
-from mailer.sending.planning import audience_queryset
+from mailer.sending.planning import _issue_reached_elsewhere, audience_queryset
 from subscribers.models import Subscriber, Subscription, Suppression
 
 
@@ -23,6 +23,7 @@ class AudienceSummary:
     subscriptions: int  # confirmed subscriptions on the chosen lists (one person may have many)
     people: int  # distinct people among them (after dedupe)
     suppressed: int  # of those people, on the suppression list or blocklisted
+    already_received: int  # of the others, mailed (or being mailed) this issue by another send
     by_list: list[tuple[str, int]] = field(default_factory=list)
     by_language: list[tuple[str, int]] = field(default_factory=list)
 
@@ -32,8 +33,8 @@ class AudienceSummary:
 
     @property
     def filtered_out(self) -> int:
-        """Removed by excluded lists or the segment."""
-        return max(self.people - self.suppressed - self.recipients, 0)
+        """Removed by excluded lists or the segment (and only by them)."""
+        return max(self.people - self.suppressed - self.already_received - self.recipients, 0)
 
 
 def audience_summary(send: Send) -> AudienceSummary:
@@ -47,6 +48,11 @@ def audience_summary(send: Send) -> AudienceSummary:
         email_hash__in=Suppression.objects.values("email_hash")
     ).count() + people.exclude(status=Subscriber.Status.ACTIVE).exclude(
         email_hash__in=Suppression.objects.values("email_hash")).count()
+    mailable = people.filter(status=Subscriber.Status.ACTIVE).exclude(
+        email_hash__in=Suppression.objects.values("email_hash"))
+    # The planner's own "one issue reaches a person once" rule, so this count cannot
+    # drift from what planning leaves out.
+    already_received = mailable.filter(_issue_reached_elsewhere(send, at_send_time=False)).count()
     by_list = [(ml.name, audience.filter(subscriptions__mailing_list=ml,
                                          subscriptions__status=Subscription.Status.CONFIRMED)
                 .count()) for ml in lists]
@@ -55,6 +61,7 @@ def audience_summary(send: Send) -> AudienceSummary:
                    for row in audience.values("language").annotate(n=Count("pk"))
                    .order_by("-n", "language")]
     return AudienceSummary(recipients=audience.count(), subscriptions=confirmed.count(),
-                           people=people.count(), suppressed=suppressed, by_list=by_list,
+                           people=people.count(), suppressed=suppressed,
+                           already_received=already_received, by_list=by_list,
                            by_language=by_language)
 

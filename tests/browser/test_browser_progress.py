@@ -40,6 +40,7 @@ def test_it_updates_progress_without_reloading_the_page(
     sign_in(page, live_server.url, comms_user, steps)
     page.goto(f"{live_server.url}/sends/{send.pk}/")
     assert page.locator("#percent").inner_text() == "0%"
+    assert page.locator("#headline").inner_text() == f"Sending “{issue.title}”"
     page.evaluate("window.__sameDocument = true")
     steps.shot("progress-0")
 
@@ -51,6 +52,8 @@ def test_it_updates_progress_without_reloading_the_page(
     page.locator("#status.status-done").wait_for()
     assert page.evaluate("window.__sameDocument") is True
     assert page.locator("#c-sent").inner_text() == "12"
+    assert page.locator("#headline").inner_text() == f"Sent “{issue.title}”"
+    assert page.locator("#l-rate").inner_text() == "Average per second"
     assert page.locator("#controls").is_hidden()
     steps.shot("progress-100-live")
 

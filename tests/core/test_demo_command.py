@@ -124,3 +124,19 @@ def test_sigterm_stops_the_serving_demo_and_its_worker(tmp_path: Path) -> None:
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_the_demo_passes_on_send_issue_lines_as_they_come_and_keeps_the_send_id() -> None:
+    from io import StringIO
+
+    from django.core.management.base import OutputWrapper
+
+    from mailer.core.management.commands.demo import _LinesIndented
+
+    shown = StringIO()
+    out = _LinesIndented(OutputWrapper(shown))
+    out.write("Send 7 of 'iom-3': 263 recipients planned and queued.\n")
+    assert shown.getvalue() == "  Send 7 of 'iom-3': 263 recipients planned and queued.\n"
+    out.write("done: sent 263, failed 0\n")
+    out.write("7\n")
+    assert out.send_id == 7 and shown.getvalue().splitlines()[-1] == "  done: sent 263, failed 0"

@@ -155,3 +155,40 @@ def test_it_retries_failed_deliveries_on_request(
     bek = Delivery.objects.get(email="bek@ngo.kg")
     assert "1 failed deliveries queued" in out and (bek.status, bek.attempts) == ("retrying", 0)
     assert Send.objects.get(pk=send_id).status == "sending"
+
+
+class Screen:
+    """A terminal behind two streams: stdout reaches it on flush (as when piped, or as
+    Python's block buffering does), stderr at once (the progress bar)."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.stdout = Screen.Buffered(self)
+        self.stderr = Screen.Unbuffered(self)
+
+    class Unbuffered(io.TextIOBase):
+        def __init__(self, screen: Screen) -> None:
+            self.screen = screen
+
+        def write(self, s: str) -> int:
+            self.screen.text += s
+            return len(s)
+
+    class Buffered(Unbuffered):
+        held = ""
+
+        def write(self, s: str) -> int:
+            self.held += s
+            return len(s)
+
+        def flush(self) -> None:
+            self.screen.text, self.held = self.screen.text + self.held, ""
+
+
+def test_it_says_planned_and_queued_before_drawing_the_progress_bar(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    screen = Screen()
+    call_command("send_issue", str(issue.pk), "--list", "partners", "--wait", "--timeout", "0",
+                 stdout=screen.stdout, stderr=screen.stderr)
+    screen.stdout.flush()
+    assert screen.text.index("recipients planned and queued") < screen.text.index("[")

@@ -65,6 +65,13 @@ def test_it_shows_render_warnings_next_to_the_editor(comms_client: Client, issue
     assert b"goes nowhere in an email" in response.content
 
 
+def test_it_warns_next_to_the_editor_about_a_subject_in_capitals(comms_client: Client,
+                                                                 issue: Issue) -> None:
+    response = comms_client.get(reverse("web:issue-edit", args=[issue.pk]))
+    assert "the subject &#x27;RETURNING HOME&#x27; is all capitals" in response.content.decode()
+    assert b"SUBJ_ALL_CAPS" in response.content
+
+
 def test_it_renders_unsaved_text_for_the_live_preview(comms_client: Client, issue: Issue) -> None:
     response = comms_client.post(reverse("web:issue-render", args=[issue.pk]),
                                  editor_data(body="## Fresh words\n\nNot saved yet.\n"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -111,14 +112,52 @@ def send_detail(request: HttpRequest, pk: int) -> HttpResponse:
     send = get_object_or_404(Send.objects.select_related("issue", "segment", "created_by"), pk=pk)
     approval = controls.awaiting_approval(send)
     return render(request, "app/send_detail.html", {
-        "send": send, "progress": _progress(send.pk), "approval": approval,
+        "send": send, "progress": _progress(send), "approval": approval,
         "can_approve": approval is not None and request.user.has_perm(Cap.APPROVE_SENDS.value)
         and approval.requested_by_id != request.user.pk,
     })
 
 
-def _progress(send_id: int) -> dict[str, object]:
-    progress = send_progress(send_id)
+def _headline(status: str, title: str) -> str:
+    """What the page's heading says the send is doing (or did)."""
+    formats: dict[str, str] = {
+        S.DONE: _("Sent “%(title)s”"),
+        S.CANCELLED: _("Cancelled: “%(title)s”"),
+        S.PAUSED: _("Paused: “%(title)s”"),
+        S.FAILED: _("Failed: “%(title)s”"),
+        S.DRAFT: _("Not started yet: “%(title)s”"),
+        S.SCHEDULED: _("Scheduled: “%(title)s”"),
+    }
+    return formats.get(status, _("Sending “%(title)s”")) % {"title": title}
+
+
+def _duration(seconds: float) -> str:
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return _("%(s)d s") % {"s": whole}
+    if whole < 3600:
+        return _("%(m)d min %(s)d s") % {"m": whole // 60, "s": whole % 60}
+    return _("%(h)d h %(m)d min") % {"h": whole // 3600, "m": whole % 3600 // 60}
+
+
+def _rate_and_time(progress: dict[str, Any]) -> dict[str, str]:
+    """Labels and values of the rate and time counters: live rate and time left while
+    sending; otherwise the average rate over the time it took, first to last message."""
+    if progress["throughput_kind"] == "live":
+        eta = progress["eta_seconds"]
+        return {"rate_label": _("Per second"), "rate_text": f"{progress['throughput']:.1f}",
+                "time_label": _("Time left"), "time_text": _duration(eta) if eta else "—"}
+    took = progress["duration_seconds"]
+    return {"rate_label": _("Average per second"),
+            "rate_text": f"{progress['throughput']:.1f}" if progress["sent"] else "—",
+            "time_label": _("Took"), "time_text": _duration(took) if took is not None else "—"}
+
+
+def _progress(send: Send) -> dict[str, Any]:
+    progress = send_progress(send.pk)
+    progress["headline"] = _headline(progress["status"], send.issue.title)
+    progress.update(_rate_and_time(progress))
+    send_id = send.pk
     done = progress["sent"] + progress["failed"] + progress["bounced"] + progress["skipped"]
     planned = progress["planned"]
     progress["done"] = done
@@ -137,8 +176,8 @@ def _progress(send_id: int) -> dict[str, object]:
 
 @capability_required(Cap.VIEW_REPORTS)
 def send_status(request: HttpRequest, pk: int) -> JsonResponse:
-    get_object_or_404(Send, pk=pk)
-    return JsonResponse(_progress(pk))
+    send = get_object_or_404(Send.objects.select_related("issue"), pk=pk)
+    return JsonResponse(_progress(send))
 
 
 @require_POST

@@ -7,6 +7,7 @@ Without ``--no-serve`` it then serves the web app until Ctrl-C.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -183,13 +184,12 @@ class Command(BaseCommand):
             removed = earlier.count()
             earlier.delete()
             self.stdout.write(f"  removed {removed} earlier demo send(s) of this issue")
-        out = StringIO()
+        out = _LinesIndented(self.stdout)
         call_command("send_issue", str(issue_id), "--list", "partners", "--list", "subscribers",
                      "--wait", stdout=out)
-        lines = out.getvalue().strip().splitlines()
-        for line in lines[:-1]:
-            self.stdout.write("  " + line)
-        return int(lines[-1])
+        if out.send_id is None:
+            raise CommandError("send_issue did not print the send's id; see the lines above")
+        return out.send_id
 
     def report(self, send_id: int, distinct: int, password: str, *, serving: bool,
                addr: str) -> None:
@@ -216,3 +216,25 @@ class Command(BaseCommand):
                 f"  Nothing serves these addresses now (--no-serve). To browse them:\n"
                 f"    SINK_PAGES_PUBLIC=1 newsletter runserver {addr}\n"
                 f"  or run the demo again without --no-serve.")
+
+
+
+class _LinesIndented(io.TextIOBase):
+    """send_issue's stdout, passed on indented as each line arrives, so "planned and
+    queued" shows before the progress bar (on stderr) rather than after its 100 % line.
+    The line that is the send's id alone is kept for the demo instead."""
+
+    def __init__(self, out: Any) -> None:
+        super().__init__()
+        self._out = out
+        self._partial = ""
+        self.send_id: int | None = None
+
+    def write(self, text: str) -> int:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            if line.strip().isdigit():
+                self.send_id = int(line)
+            elif line:
+                self._out.write("  " + line)
+        return len(text)

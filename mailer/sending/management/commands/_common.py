@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,11 +24,21 @@ def progress_line(p: dict[str, Any], width: int = 30) -> str:
     done = p["sent"] + p["failed"] + p["bounced"] + p["skipped"]
     total = max(p["planned"], 1)
     filled = int(width * done / total)
-    eta = f" ETA {p['eta_seconds']:.0f}s" if p.get("eta_seconds") else ""
     return (f"[{'#' * filled}{'.' * (width - filled)}] {100 * done / total:5.1f}% "
             f"{done}/{p['planned']} sent {p['sent']} failed {p['failed']} "
             f"bounced {p['bounced']} skipped {p['skipped']} retrying {p['retrying']} "
-            f"{p['throughput']:.0f} msg/s{eta} ({p['status']})")
+            f"{_rate_text(p)} ({p['status']})")
+
+
+def _rate_text(p: dict[str, Any]) -> str:
+    """Live rate and ETA while sending; once it stopped, the average over its duration."""
+    rate = p["throughput"]
+    shown = f"{rate:.0f}" if rate >= 10 else f"{rate:.1f}"
+    if p.get("throughput_kind") == "average":
+        took = p.get("duration_seconds")
+        return f"avg {shown} msg/s" + (f" over {took:.1f}s" if took is not None else "")
+    eta = f" ETA {math.ceil(p['eta_seconds'])}s" if p.get("eta_seconds") else ""
+    return f"{shown} msg/s{eta}"
 
 
 def stream_writer(wrapper: OutputWrapper) -> Callable[[str], None]:

@@ -84,6 +84,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Send {send.pk} of {issue.slug!r}: {send.planned_count} "
                               "recipients planned and queued.")
         if opts["wait"]:
+            # The bar goes to stderr (unbuffered); what was said above must reach the
+            # terminal or a pipe before it, not after the 100 % line.
+            self.stdout.flush()
             p = progress_wait(send.pk, write=stream_writer(self.stderr), tty=self.stderr.isatty(),
                               timeout=opts["timeout"])
             self.stdout.write(f"{p['status']}: sent {p['sent']}, failed {p['failed']}, "
