@@ -63,6 +63,24 @@ def test_it_fills_the_insert_columns_in_their_declared_order(
     assert bek.updated_at is not None
 
 
+def test_a_single_list_send_mails_everyone_through_that_list(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    send = send_create(issue, [lists["public"]])
+    result = send_plan(send)
+    through = set(Delivery.objects.filter(send=send).values_list("mailing_list_id", flat=True))
+    assert result.planned == Delivery.objects.filter(send=send).count() > 0
+    assert through == {lists["public"].pk}
+
+
+def test_the_planned_count_is_every_row_of_the_send_also_when_planned_twice(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    first = send_plan(send, batch_size=3)
+    again = send_plan(send, batch_size=3)
+    assert (first.inserted, again.inserted) == (4, 0)
+    assert first.planned == again.planned == Send.objects.get(pk=send.pk).planned_count == 4
+
+
 def test_it_leaves_out_unconfirmed_and_unsubscribed_members(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
     subscribe(subscriber_make("new@x.org"), lists["partners"], "unconfirmed")
