@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from mailer.sending.models import Send
-from mailer.sending.planning import _issue_reached_elsewhere, audience_queryset
+from mailer.sending.planning import audience_queryset, issue_reached_elsewhere
 from subscribers.models import Subscriber, Subscription, Suppression
 
 
@@ -52,7 +52,8 @@ def audience_summary(send: Send) -> AudienceSummary:
         email_hash__in=Suppression.objects.values("email_hash"))
     # The planner's own "one issue reaches a person once" rule, so this count cannot
     # drift from what planning leaves out.
-    already_received = mailable.filter(_issue_reached_elsewhere(send, at_send_time=False)).count()
+    reached = issue_reached_elsewhere(send).filter(subscriber=OuterRef("pk"))
+    already_received = mailable.filter(Exists(reached)).count()
     by_list = [(ml.name, audience.filter(subscriptions__mailing_list=ml,
                                          subscriptions__status=Subscription.Status.CONFIRMED)
                 .count()) for ml in lists]
