@@ -53,7 +53,7 @@ def test_a_cross_origin_post_subscribes_with_double_opt_in_and_shows_the_branded
     assert "I agree to receive Digest" in sub.consent_text
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["reader@example.org"]
-    assert mail.outbox[0].reply_to == ["press@iom.example.org"]
+    assert mail.outbox[0].message()["Reply-To"] == "press@iom.example.org"
 
 
 def test_the_same_cross_origin_post_to_the_sites_own_form_is_refused_by_csrf(
