@@ -22,7 +22,7 @@ from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.services import is_suppressed
 from subscribers.tokens import unsubscribe_token_read
-from tests.sending.conftest import sink_read, wait_until
+from tests.sending.conftest import sink_read, subscribe, subscriber_make, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +246,19 @@ def test_the_heartbeat_and_the_release_cover_every_connection_of_the_worker(
     assert list(Delivery.objects.filter(send=started, status="sending")
                 .values_list("lease_owner", flat=True)) == ["w10:c0"]
 
+
+def test_a_batch_is_shared_between_the_connections_of_a_worker_and_sent_once(
+        issue: Issue, lists: dict[str, MailingList], sink: SinkServer, settings: Any) -> None:
+    from mailer.sending.runner import MIN_CLAIM
+
+    settings.SEND_CONNECTIONS_PER_WORKER = 3
+    for i in range(3 * MIN_CLAIM):
+        subscribe(subscriber_make(f"r{i}@load.example", f"Reader {i}"), lists["public"])
+    send = send_create(issue, [lists["public"]])
+    send_start(send.pk)
+    low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
+    report = delivery_send_range(send.pk, low, high)
+    assert (report.sent, report.connections) == (3 * MIN_CLAIM, 3)
+    received = sorted(sink_read(p)[1] for p in sink.messages())
+    assert received == sorted(f"r{i}@load.example" for i in range(3 * MIN_CLAIM))
+    assert report.timings.build > 0 and report.timings.smtp > 0 and report.timings.ledger > 0
