@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,9 +92,7 @@ def delivery_claim_for_connections(send_id: int, low_id: int, high_id: int, *,
     equal share but at least ``least`` rows, so that a few rows stay on one connection.
     Returns them in id order; ``Claimed.owner`` says whose each is."""
     if connection.vendor != "postgresql":
-        claimed = [c for owner in owners for c in delivery_claim_batch(
-            send_id, low_id, high_id, owner=owner, limit=limit)]
-        return sorted(claimed, key=lambda c: c.id)
+        return _claim_dealt_here(send_id, low_id, high_id, owners, limit, least)
     now = timezone.now()
     lease = now + timedelta(seconds=settings.SEND_LEASE_SECONDS)
     t = Delivery._meta.db_table
@@ -117,6 +115,24 @@ def delivery_claim_for_connections(send_id: int, low_id: int, high_id: int, *,
         cur.execute(sql, params)
         rows = cur.fetchall()
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
+
+
+def _claim_dealt_here(send_id: int, low_id: int, high_id: int, owners: list[str],
+                      limit: int, least: int) -> list[Claimed]:
+    """``delivery_claim_for_connections`` for SQLite (no window function beside the
+    claim): claim for the first owner, hand the later runs to the others, one
+    transaction."""
+    with transaction.atomic():
+        claimed = delivery_claim_batch(send_id, low_id, high_id, owner=owners[0],
+                                       limit=limit * len(owners))
+        share = max(least, -(-len(claimed) // len(owners)))
+        dealt: list[Claimed] = []
+        for k, owner in enumerate(owners):
+            run = claimed[k * share:(k + 1) * share]
+            if k and run:
+                Delivery.objects.filter(pk__in=[c.id for c in run]).update(lease_owner=owner)
+            dealt += [replace(c, owner=owner) for c in run]
+    return dealt
 
 
 def delivery_leases_expire(send_id: int, low_id: int, high_id: int) -> int:
