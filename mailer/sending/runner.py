@@ -57,7 +57,9 @@ from subscribers.services import suppression_add
 
 log = logging.getLogger(__name__)
 D = Delivery.Status
-CHUNK = 50  # rows per claim: small, so a lease never outlives its chunk
+# Rows per connection per claim. The heartbeat renews leases, so this is not bounded by
+# SEND_LEASE_SECONDS; it bounds how many rows a worker holds per connection.
+CHUNK = 100
 MIN_CLAIM = 10  # a connection is dealt at least this many rows: a small batch stays on one
 SKIPPED_REPLY = "not in the audience at send time (unsubscribed, suppressed or removed)"
 MIN_OUTCOMES_FOR_BUDGET = 20
@@ -203,13 +205,16 @@ class RangeSender:
         self.allowed: dict[int, tuple[str, str]] = {}  # re-checked audience of held rows
         self.lists_now: dict[int, set[int]] = {}
         self.look_at = 0.0
-        self.claims = 0
+        self.unchecked = 0  # outcomes recorded since the error budget was last checked
+        self.exhausted = False  # a claim found fewer due rows than it asked for
         self.timings = report.timings
 
     def run(self) -> None:
         try:
             while self._fill():
                 self._tick()
+            if self.unchecked:
+                _error_budget_check(self.send.pk, self.low_id, self.high_id)
         finally:
             # Whatever stopped the loop, a message on the wire gets its outcome recorded
             # before the rows still held are handed back as never tried.
@@ -239,6 +244,10 @@ class RangeSender:
             # One claim for every connection that holds no more rows, busy or not: they
             # run dry at about the same time, since rows are dealt to them in turn.
             dry = [c for c in self.conns if not (c.drained or c.rows)]
+            if dry and self.exhausted:
+                for conn in dry:
+                    conn.drained = True
+                break
             if not dry or self.report.stopped or not self._claim(dry):
                 break
         return any(c.busy for c in self.conns)
@@ -248,9 +257,6 @@ class RangeSender:
         recipients; a connection that got none is ``drained``. True if any row came."""
         started = time.perf_counter()
         send_id, low_id, high_id = self.send.pk, self.low_id, self.high_id
-        if self.claims:
-            _error_budget_check(send_id, low_id, high_id)
-        self.claims += 1
         claimed: list[ledger.Claimed] = []
         if self._sending(now=True):
             ledger.delivery_leases_expire(send_id, low_id, high_id)
@@ -265,6 +271,10 @@ class RangeSender:
                 by_owner[row.owner].rows.append(row)
         for conn in conns:
             conn.drained = not conn.rows
+        if len(claimed) < CHUNK * len(conns):
+            # Nothing more is due in the range now: connections that run dry later stop
+            # without asking again (rows due later are the batch task's retry).
+            self.exhausted = True
         self.timings.claim += time.perf_counter() - started
         return bool(claimed)
 
@@ -335,6 +345,10 @@ class RangeSender:
                                 detail=f"SMTP {exc.code} {exc.reply}"[:500])
         for result in done:
             result.connection.busy = False
+        self.unchecked += len(outcomes)
+        if self.unchecked >= CHUNK:
+            self.unchecked = 0
+            _error_budget_check(self.send.pk, self.low_id, self.high_id)
 
     def _outcome(self, result: Result) -> ledger.Outcome | None:
         conn, job = result.connection, result.job
