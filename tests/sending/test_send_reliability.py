@@ -238,6 +238,11 @@ def test_a_batch_whose_worker_keeps_dying_pauses_the_send_instead_of_looping(
     assert beat.alive(), beat.log()
     received = Counter(sink_read(p)[1] for p in sink.messages())
     assert set(received) == {f"r{i}@load.example" for i in range(100)}
-    flagged = Delivery.objects.filter(send=send, possibly_duplicated=True).count()
+    # Each death may leave one message per connection of the killed process on the wire
+    # unrecorded; the same row can be that message for several deaths in a row. Every
+    # copy beyond the first is within that bound, and every row sent twice is flagged.
     killed_connections = settings.SEND_WORKER_DEATHS_PAUSE * settings.SEND_CONNECTIONS_PER_WORKER
-    assert sum(received.values()) - 100 <= flagged <= killed_connections
+    flagged = set(Delivery.objects.filter(send=send, possibly_duplicated=True)
+                  .values_list("email", flat=True))
+    assert {addr for addr, n in received.items() if n > 1} <= flagged
+    assert sum(received.values()) - 100 <= killed_connections
