@@ -6,9 +6,10 @@ Rules that keep mail from being lost or sent twice (DESIGN.md invariant 3):
   IMMEDIATE transaction the settings configure on SQLite) with a lease and an owner;
 - an outcome is written only by the lease owner (``WHERE lease_owner = me``), so a
   worker whose lease was taken over learns it and stops;
-- a worker sends its claimed rows in id order and records each before the next,
-  so when its lease expires only the lowest unrecorded row of that owner may have
-  been on the wire: that row alone is flagged ``possibly_duplicated``.
+- each SMTP connection of a worker is an owner of its own (``HOST:PID:TOKEN:cN``); it
+  sends its claimed rows in id order and its outcome is recorded before its next
+  message, so when its lease expires only the lowest unrecorded row of that owner may
+  have been on the wire: that row alone is flagged ``possibly_duplicated``.
 """
 
 from __future__ import annotations
