@@ -4,14 +4,18 @@ Measures, against one SMTP sink (Postfix's C ``smtp-sink`` if installed, else an
 aiosmtpd sink, which is much slower and then the bottleneck — the report says which):
 
 1. per-message build cost: our pre-encoded MIME path vs ``email.message.EmailMessage``;
-2. baseline: a plain ``smtplib`` loop sending one pre-built message N times over C
-   connections (C processes) — roughly what the sink and the machine allow;
+2. baseline: a plain ``smtplib`` loop sending one pre-built message N times over 8
+   threads (8 connections, one process) — roughly what the sink and the machine allow;
 3. planning: ``send_start`` (one INSERT ... SELECT + batch cut) for N recipients;
-4. the full pipeline: N recipients, W Celery worker processes (prefork), PostgreSQL
-   ledger, Redis broker; messages/s, CPU seconds, peak RSS of all workers together.
+4. the full pipeline: N recipients, the worker started as the project starts it
+   (``celery -A mailer worker``: prefork, one process per CPU, SEND_CONNECTIONS_PER_WORKER
+   SMTP connections each), PostgreSQL ledger, Redis broker; messages/s, CPU per message,
+   peak RSS of all workers together, and where the time goes per message (the phase
+   timers each batch logs: claim, build, rate limit, sign, SMTP, ledger).
 
 Usage:
-  python benchmarks/send.py [--recipients 100000] [--workers 2] [--connections 2]
+  python benchmarks/send.py [--recipients 100000] [--workers N] [--connections-per-worker N]
+      [--baseline-threads 8]
       [--database-url postgres://postgres@127.0.0.1:5432/nl_send_bench]
       [--broker-url redis://127.0.0.1:6379/14] [--sink auto|smtp-sink|aiosmtpd]
 
@@ -25,6 +29,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import re
 import resource
 import shutil
 import signal
@@ -45,10 +50,12 @@ sys.path.insert(0, str(ROOT))
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--recipients", type=int, default=100_000)
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 2,
-                   help="Celery worker processes (prefork children)")
-    p.add_argument("--connections", type=int, default=0,
-                   help="baseline connections (default: same as --workers)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="Celery worker processes (default: Celery's, one per CPU)")
+    p.add_argument("--connections-per-worker", type=int, default=0,
+                   help="SEND_CONNECTIONS_PER_WORKER for the workers (default: the setting's)")
+    p.add_argument("--baseline-threads", type=int, default=8,
+                   help="threads (one connection each) of the smtplib baseline")
     p.add_argument("--batch-size", type=int, default=500)
     p.add_argument("--database-url",
                    default=os.environ.get("BENCH_DATABASE_URL",
@@ -79,6 +86,8 @@ os.environ.setdefault("SITE_URL", "https://news.example.org")
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-" + "x" * 40)
 os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+# Required with DEBUG off; the workers are pointed at the benchmark's own sink.
+os.environ.setdefault("SMTP_URL", "smtp://127.0.0.1:25")
 
 
 def free_port() -> int:
@@ -141,7 +150,7 @@ class Sink:
             self.server.stop()
 
 
-def _baseline_worker(port: int, message: bytes, count: int, out: Any) -> None:
+def _baseline_thread(port: int, message: bytes, count: int, sent: list[int]) -> None:
     conn = smtplib.SMTP("127.0.0.1", port)
     conn.ehlo()
     for i in range(count):
@@ -149,27 +158,40 @@ def _baseline_worker(port: int, message: bytes, count: int, out: Any) -> None:
         conn.rcpt(f"r{i}@load.example")
         conn.data(message)
     conn.quit()
-    out.put(count)
+    sent.append(count)
 
 
-def baseline(port: int, message: bytes, total: int, connections: int) -> dict[str, float]:
-    """Plain smtplib: one pre-built message, ``connections`` processes, no database."""
+def baseline(port: int, message: bytes, total: int, threads: int) -> dict[str, float]:
+    """Plain smtplib: copies of one pre-built message over ``threads`` threads, one
+    connection each, in a process of its own; no database, no broker, no per-recipient
+    work."""
     ctx = multiprocessing.get_context("fork")
-    q = ctx.Queue()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    procs = [ctx.Process(target=_baseline_worker,
-                         args=(port, message, total // connections, q))
-             for _ in range(connections)]
-    for p in procs:
-        p.start()
-    sent = sum(q.get() for _ in procs)
-    for p in procs:
-        p.join()
+    proc = ctx.Process(target=_baseline_run, args=(port, message, total, threads))
+    proc.start()
+    proc.join()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"messages": sent, "seconds": wall, "rate": sent / wall, "cpu_seconds": cpu}
+    sent = total // threads * threads
+    return {"messages": sent, "seconds": wall, "rate": sent / wall, "cpu_seconds": cpu,
+            "threads": threads}
+
+
+def _baseline_run(port: int, message: bytes, total: int, threads: int) -> None:
+    import threading
+
+    sent: list[int] = []
+    pool = [threading.Thread(target=_baseline_thread,
+                             args=(port, message, total // threads, sent))
+            for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    if sum(sent) != total // threads * threads:
+        sys.exit("the baseline lost a connection")
 
 
 def tree_rss_bytes(pid: int) -> int:
@@ -217,10 +239,9 @@ def main() -> None:
 
     n = ARGS.recipients
     workers = ARGS.workers
-    connections = ARGS.connections or workers
     sink = Sink(ARGS.sink)
-    results: dict[str, Any] = {"recipients": n, "workers": workers, "sink": sink.kind,
-                               "cpus": os.cpu_count()}
+    results: dict[str, Any] = {"recipients": n, "workers": workers or os.cpu_count(),
+                               "sink": sink.kind, "cpus": os.cpu_count()}
     try:
         with connection.cursor() as cur:
             cur.execute("TRUNCATE sending_delivery, sending_sendbatch, sending_send_lists, "
@@ -284,7 +305,7 @@ def main() -> None:
             row.pk, row.subscriber_id or 0, row.email, row.subscriber.name, "",
             row.mailing_list_id)).data
         results["message_bytes"] = len(message)
-        results["baseline"] = baseline(sink.port, message, n, connections)
+        results["baseline"] = baseline(sink.port, message, n, ARGS.baseline_threads)
 
         # 4. the full pipeline
         results["pipeline"] = pipeline(send.pk, sink.port, workers)
@@ -418,19 +439,29 @@ def build_costs(issue: Any) -> dict[str, float]:
     return {"build_fast_ms": fast * 1000, "build_email_package_ms": slow * 1000}
 
 
-def pipeline(send_id: int, port: int, workers: int) -> dict[str, float]:
+PHASES = ("claim", "build", "rate_limit", "sign", "smtp", "ledger", "wait", "cpu")
+PROFILE = re.compile(r"batch \d+\.\.\d+: sent (\d+).*; profile \(seconds\) (.*)$")
+
+
+def pipeline(send_id: int, port: int, workers: int) -> dict[str, Any]:
     from django.db.models import Max, Min
 
     from mailer.sending.models import Delivery, Send
 
     env = {**os.environ, "SMTP_URL": f"smtp://127.0.0.1:{port}?timeout=30",
-           "CELERY_SKIP_CHECKS": "1", "LOG_LEVEL": "WARNING"}
+           "CELERY_SKIP_CHECKS": "1", "LOG_LEVEL": "INFO"}  # INFO: each batch logs its timers
+    if ARGS.connections_per_worker:
+        env["SEND_CONNECTIONS_PER_WORKER"] = str(ARGS.connections_per_worker)
+    concurrency = [f"-c{workers}"] if workers else []  # default: as the project starts it
+    log_file = tempfile.NamedTemporaryFile(prefix="send-bench-worker-", suffix=".log",
+                                           delete=not os.environ.get("BENCH_KEEP_LOG"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mailer", "worker", "--pool=prefork",
-         f"-c{workers}", "-Q", BENCH_QUEUE, "-l", "warning", "--without-gossip", "--without-mingle",
-         "--without-heartbeat"], cwd=ROOT, env=env, start_new_session=True)
+        [sys.executable, "-m", "celery", "-A", "mailer", "worker", *concurrency, "-Q", BENCH_QUEUE,
+         "-l", "info",
+         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+        cwd=ROOT, env=env, start_new_session=True, stdout=log_file, stderr=subprocess.STDOUT)
     peak = 0
     try:
         while True:
@@ -452,25 +483,50 @@ def pipeline(send_id: int, port: int, workers: int) -> dict[str, float]:
     return {"messages": sent, "status": status, "seconds_with_startup": wall,
             "rate_with_startup": sent / wall, "seconds_first_to_last": steady,
             "rate": sent / steady if steady else 0.0, "cpu_seconds": cpu,
-            "peak_rss_mb": peak / 2**20}
+            "peak_rss_mb": peak / 2**20, "profile": profile_read(Path(log_file.name))}
+
+
+def profile_read(log: Path) -> dict[str, float]:
+    """The phase timers of every batch the workers logged, summed: seconds per phase and
+    the messages they sent."""
+    total = dict.fromkeys(PHASES, 0.0) | {"messages": 0.0, "batches": 0.0}
+    for line in log.read_text(errors="replace").splitlines():
+        if (m := PROFILE.search(line)) is None:
+            continue
+        total["messages"] += int(m.group(1))
+        total["batches"] += 1
+        for pair in m.group(2).split():
+            name, _, value = pair.partition("=")
+            if name in total:
+                total[name] += float(value)
+    return total
 
 
 def report(r: dict[str, Any]) -> None:
     b, p = r["baseline"], r["pipeline"]
+    load = os.getloadavg()
     print(f"sink: {r['sink']}; {r['cpus']} CPUs; {r['recipients']} recipients; "
-          f"message {r['message_bytes'] / 1024:.1f} KB")
+          f"message {r['message_bytes'] / 1024:.1f} KB; load average at the end "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"build one message: fast path {r['build_fast_ms']:.3f} ms, email package "
           f"{r['build_email_package_ms']:.2f} ms "
           f"({r['build_email_package_ms'] / r['build_fast_ms']:.0f}x)")
     print(f"planning {r['planned']} recipients: {r['plan_seconds']:.2f} s")
-    print(f"baseline smtplib, {r['workers'] if not ARGS.connections else ARGS.connections} "
-          f"connections: {b['rate']:.0f} msg/s ({b['messages']} in {b['seconds']:.1f} s, "
-          f"CPU {b['cpu_seconds']:.1f} s)")
-    print(f"pipeline, {r['workers']} workers: {p['rate']:.0f} msg/s first-to-last "
-          f"({p['rate_with_startup']:.0f} msg/s incl. worker start), {p['messages']} sent, "
-          f"status {p['status']}, CPU {p['cpu_seconds']:.1f} s, "
-          f"peak RSS of all workers {p['peak_rss_mb']:.0f} MB")
+    print(f"baseline smtplib, {b['threads']} threads: {b['rate']:.0f} msg/s "
+          f"({b['messages']} in {b['seconds']:.1f} s, CPU {b['cpu_seconds']:.1f} s)")
+    per_msg = p["cpu_seconds"] / p["messages"] * 1000 if p["messages"] else 0.0
+    print(f"pipeline, {r['workers']} worker processes: {p['rate']:.0f} msg/s end to end, first "
+          f"to last recorded delivery ({p['rate_with_startup']:.0f} msg/s incl. worker start), "
+          f"{p['messages']} sent, status {p['status']}")
     print(f"pipeline / baseline: {p['rate'] / b['rate']:.2f}")
+    print(f"worker CPU: {p['cpu_seconds']:.1f} s = {per_msg:.3f} ms per message; peak RSS of "
+          f"all workers {p['peak_rss_mb']:.0f} MB")
+    prof = p["profile"]
+    if prof["messages"]:
+        n = prof["messages"]
+        parts = ", ".join(f"{name} {prof[name] / n * 1000:.3f}" for name in PHASES)
+        print(f"per message (ms, summed over {prof['batches']:.0f} batches; smtp is summed "
+              f"over the connections, which overlap): {parts}")
     if ARGS.json:
         print(json.dumps(r))
 

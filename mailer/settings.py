@@ -209,6 +209,10 @@ SMTP_URL = production_required(
 )
 SMTP_ROUTE = smtp_from_url("SMTP_URL", SMTP_URL)
 SEND_BATCH_SIZE = env_int("SEND_BATCH_SIZE", 200, minimum=1)
+# SMTP sessions each worker process keeps in flight (threads; a killed process may leave
+# one possibly duplicated message per connection). 8 measured best on two cores
+# (benchmarks/send.py: less CPU per message than 4, as more outcomes share a statement).
+SEND_CONNECTIONS_PER_WORKER = env_int("SEND_CONNECTIONS_PER_WORKER", 8, minimum=1)
 # Short, renewed by a heartbeat while the worker lives: a dead worker's rows move within ~1 min.
 SEND_LEASE_SECONDS = env_int("SEND_LEASE_SECONDS", 30, minimum=10)
 SEND_RECONCILE_SECONDS = env_int("SEND_RECONCILE_SECONDS", 20, minimum=1)

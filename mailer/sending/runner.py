@@ -1,20 +1,23 @@
-"""Sending one batch (a Delivery id range) over one reused SMTP connection.
+"""Sending one batch (a Delivery id range) over a few reused SMTP connections.
 
-``delivery_send_range`` is the body of the ``send_batch`` task: claim a chunk of
-due rows, re-check each recipient, send, record each outcome before the next
-message, repeat until the range has nothing due. No database transaction is
-open while SMTP talks (STYLE.md habit 3).
+``delivery_send_range`` is the body of the ``send_batch`` task: each connection
+(``connections.Connection``) claims a chunk of due rows; the runner re-checks each
+recipient, builds the message and hands it to its connection; the outcomes of all
+connections are recorded together, one statement per tick, and a connection gets its
+next message only once its previous outcome is recorded. Repeat until the range has
+nothing due. No database transaction is open while SMTP talks (STYLE.md habit 3).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,18 +29,26 @@ from mailer.env import ConfigError
 from mailer.errors import SendFault
 from mailer.sending import delivery as ledger
 from mailer.sending.compose import MessageFactory
+from mailer.sending.connections import (
+    Connection,
+    Job,
+    Result,
+    Timings,
+    connections_open,
+    delivery_error,
+)
 from mailer.sending.faults import FAULTS, fault_from, send_pause_for_fault
 from mailer.sending.models import Delivery, Send, SendBatch
-from mailer.sending.outbound import message_deliver, signing_on
+from mailer.sending.outbound import signing_on
 from mailer.sending.planning import audience_queryset
 from mailer.sending.ratelimit import (
-    DeferralBackoff,
+    TokenBlocks,
     rate_limit_wait,
     route_bucket_key,
     token_debt,
 )
 from mailer.sending.routes import ChosenRoute, route_for, route_rates_need_redis
-from mailer.sending.smtp import ConnectError, DeliveryError, SmtpSession
+from mailer.sending.smtp import ConnectError, DeliveryError
 from mailer.sending.state import send_transition
 from mailer.sending.verp import verp_address
 from mailer.signing.dkim_sign import dkim_key
@@ -46,7 +57,11 @@ from subscribers.services import suppression_add
 
 log = logging.getLogger(__name__)
 D = Delivery.Status
-CHUNK = 50  # rows per claim: small, so a lease never outlives its chunk
+# Rows per connection per claim. The heartbeat renews leases, so this is not bounded by
+# SEND_LEASE_SECONDS; it bounds how many rows a worker holds per connection.
+CHUNK = 100
+MIN_CLAIM = 10  # a connection is dealt at least this many rows: a small batch stays on one
+SKIPPED_REPLY = "not in the audience at send time (unsubscribed, suppressed or removed)"
 MIN_OUTCOMES_FOR_BUDGET = 20
 # Retries due sooner than this are re-enqueued with a countdown by the batch task;
 # well under the broker's visibility timeout (Redis re-delivers ETA tasks after it).
@@ -66,6 +81,7 @@ class RangeReport:
     connections: int = 0
     stopped: str = ""
     fault: SendFault | None = None  # a failure about the send: it was paused
+    timings: Timings = field(default_factory=Timings)
 
 
 def lease_owner_new() -> str:
@@ -114,7 +130,8 @@ class LeaseHeartbeat:
 
 
 def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
-    """Send every due row of the send in [low_id, high_id]. Safe to run twice at once.
+    """Send every due row of the send in [low_id, high_id] over SEND_CONNECTIONS_PER_WORKER
+    connections. Safe to run twice at once.
 
     A failure about the send (``faults.FAULTS``, or anything unexpected other than the
     database) releases the rows this call holds and pauses the send with the reason."""
@@ -135,14 +152,15 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         send_pause_for_fault(send_id, report.fault)
         return report
     _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+    cpu_before = time.process_time()
     owner = lease_owner_new()
-    session = SmtpSession(route.config)
+    results: queue.SimpleQueue[Result] = queue.SimpleQueue()
+    conns = connections_open(route, owner, settings.SEND_CONNECTIONS_PER_WORKER, results)
     heartbeat = LeaseHeartbeat(send_id, low_id, high_id, owner)
     try:
         heartbeat.begin()
         with ledger.outcome_commits_relaxed():
-            _range_loop(send, low_id, high_id, owner, MessageFactory(send), session, route,
-                        report)
+            RangeSender(send, low_id, high_id, conns, results, route, report).run()
     except DatabaseError:
         raise  # the ledger itself is away: nothing can be recorded; leases run out
     except Exception as exc:  # about the send, not a recipient (DESIGN.md): pause, say why
@@ -151,9 +169,12 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         report.stopped = report.fault.reason
     finally:
         heartbeat.end()
-        session.close()
-        report.connections = session.opened
+        for conn in conns:
+            conn.close()
+            report.connections += conn.session.opened
+            report.timings.add(conn.timings)
     _range_end(send_id, low_id, high_id, owner, report)
+    report.timings.cpu = time.process_time() - cpu_before
     return report
 
 
@@ -168,22 +189,204 @@ def _range_end(send_id: int, low_id: int, high_id: int, owner: str, report: Rang
     send_finish_if_complete(send_id)
 
 
-def _range_loop(send: Send, low_id: int, high_id: int, owner: str, factory: MessageFactory,
-                session: SmtpSession, route: ChosenRoute, report: RangeReport) -> None:
-    send_id = send.pk
-    pacer = DeferralBackoff()
-    while not report.stopped:
-        if _send_status(send_id) != Send.Status.SENDING:
-            report.stopped = "send no longer sending"
-            break
-        ledger.delivery_leases_expire(send_id, low_id, high_id)
-        claimed = ledger.delivery_claim_batch(send_id, low_id, high_id, owner=owner,
-                                              limit=CHUNK)
-        if not claimed:
-            break
-        _chunk_send(send, claimed, owner, factory, session, route, report, pacer)
-        _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
-        _error_budget_check(send_id, low_id, high_id)
+class RangeSender:
+    """The runner's side of the connections: hands each idle connection its next built
+    message, and records every finished message of every connection in one statement
+    per tick before that connection gets another (so at most one unrecorded message per
+    connection is ever on the wire)."""
+
+    def __init__(self, send: Send, low_id: int, high_id: int, conns: list[Connection],
+                 results: queue.SimpleQueue[Result], route: ChosenRoute, report: RangeReport):
+        self.send, self.low_id, self.high_id = send, low_id, high_id
+        self.conns, self.results, self.route, self.report = conns, results, route, report
+        self.factory = MessageFactory(send)
+        self.signing = signing_on()
+        self.tokens = TokenBlocks(len(conns))
+        self.allowed: dict[int, tuple[str, str]] = {}  # re-checked audience of held rows
+        self.lists_now: dict[int, set[int]] = {}
+        self.look_at = 0.0
+        self.unchecked = 0  # outcomes recorded since the error budget was last checked
+        self.exhausted = False  # a claim found fewer due rows than it asked for
+        self.timings = report.timings
+
+    def run(self) -> None:
+        try:
+            while self._fill():
+                self._tick()
+            if self.unchecked:
+                _error_budget_check(self.send.pk, self.low_id, self.high_id)
+        finally:
+            # Whatever stopped the loop, a message on the wire gets its outcome recorded
+            # before the rows still held are handed back as never tried.
+            while any(c.busy for c in self.conns):
+                self._tick()
+
+    def _sending(self, *, now: bool = False) -> bool:
+        """Whether the send is still sending; looked up at most every STATUS_CHECK_SECONDS
+        (or ``now``), so a pause or cancel takes effect within about that long."""
+        if self.report.stopped:
+            return False
+        if now or time.monotonic() > self.look_at:
+            self.look_at = time.monotonic() + STATUS_CHECK_SECONDS
+            if _send_status(self.send.pk) != Send.Status.SENDING:
+                self.report.stopped = "send no longer sending"
+        return not self.report.stopped
+
+    def _fill(self) -> bool:
+        """Give every idle connection its next message, claiming rows (one statement)
+        for those that hold none; True while any connection is busy."""
+        while self._sending():
+            for conn in self.conns:
+                if not (conn.busy or conn.drained or self.report.stopped):
+                    job = self._next_job(conn)
+                    if job is not None:
+                        conn.submit(job)
+            # One claim for every connection that holds no more rows, busy or not: they
+            # run dry at about the same time, since rows are dealt to them in turn.
+            dry = [c for c in self.conns if not (c.drained or c.rows)]
+            if dry and self.exhausted:
+                for conn in dry:
+                    conn.drained = True
+                break
+            if not dry or self.report.stopped or not self._claim(dry):
+                break
+        return any(c.busy for c in self.conns)
+
+    def _claim(self, conns: list[Connection]) -> bool:
+        """Claim the next rows of the range for ``conns`` (one statement), re-check their
+        recipients; a connection that got none is ``drained``. True if any row came."""
+        started = time.perf_counter()
+        send_id, low_id, high_id = self.send.pk, self.low_id, self.high_id
+        claimed: list[ledger.Claimed] = []
+        if self._sending(now=True):
+            ledger.delivery_leases_expire(send_id, low_id, high_id)
+            claimed = ledger.delivery_claim_for_connections(
+                send_id, low_id, high_id, owners=[c.owner for c in conns],
+                limit=CHUNK, least=MIN_CLAIM)
+        if claimed:
+            self.allowed.update(_recheck(self.send, claimed))
+            self.lists_now.update(_lists_now(self.send, claimed))
+            by_owner = {c.owner: c for c in conns}
+            for row in claimed:
+                by_owner[row.owner].rows.append(row)
+        for conn in conns:
+            conn.drained = not conn.rows
+        if len(claimed) < CHUNK * len(conns):
+            # Nothing more is due in the range now: connections that run dry later stop
+            # without asking again (rows due later are the batch task's retry).
+            self.exhausted = True
+        self.timings.claim += time.perf_counter() - started
+        return bool(claimed)
+
+    def _next_job(self, conn: Connection) -> Job | None:
+        """The connection's next message, built and paced; None when it holds no more rows
+        (the next ``_fill`` claims for it) or the send must stop (``report.stopped``)."""
+        while conn.rows:
+            row = conn.rows.popleft()
+            person = self.allowed.get(row.subscriber_id or 0)
+            if person is None:
+                ledger.delivery_record_skipped(row.id, conn.owner, SKIPPED_REPLY)
+                self.report.skipped += 1
+                continue
+            try:
+                return self._job(row, person)
+            except FAULTS as exc:
+                # Nothing of this message was written to a socket: the caller releases it
+                # and the rest unflagged, and pauses the send.
+                self.report.fault = fault_from(exc)
+                self.report.stopped = self.report.fault.reason
+                return None
+        return None
+
+    def _job(self, row: ledger.Claimed, person: tuple[str, str]) -> Job:
+        started = time.perf_counter()
+        name, org = person
+        rcpt = self.factory.recipient(row.id, row.subscriber_id or 0, row.email, name, org,
+                                      _list_for(row, self.lists_now))
+        # An unsigned message can be built dot-stuffed; a signed one is signed as the
+        # recipient will see it, i.e. before dot-stuffing.
+        message = self.factory.build(row.variant_id, rcpt, smtp=not self.signing)
+        built = time.perf_counter()
+        self.timings.build += built - started
+        rate_limit_wait(self.route.bucket, row.email, rate=self.route.rate,
+                        rate_origin=self.route.rate_origin, blocks=self.tokens)
+        self.timings.rate_limit += time.perf_counter() - built
+        return Job(row, verp_address(row.id), message.data, message.message_id,
+                   stuffed=not self.signing)
+
+    def _tick(self) -> None:
+        """Wait for at least one connection to finish, then record every finished
+        message in one statement."""
+        started = time.perf_counter()
+        done = [self.results.get()]
+        while True:
+            try:
+                done.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        recorded_at = time.perf_counter()
+        self.timings.wait += recorded_at - started
+        outcomes: list[tuple[ledger.Outcome, DeliveryError | None]] = []
+        for result in done:
+            outcome = self._outcome(result)
+            if outcome is not None:
+                outcomes.append((outcome, delivery_error(result)))
+        recorded = ledger.delivery_outcomes_record([o for o, _ in outcomes])
+        self.timings.ledger += time.perf_counter() - recorded_at
+        for outcome, exc in outcomes:
+            if outcome.id not in recorded:
+                self.report.stopped = "lease lost"
+                continue
+            key = {D.SENT: "sent", D.BOUNCED: "bounced", D.FAILED: "failed",
+                   D.RETRYING: "retrying"}[D(outcome.status)]
+            setattr(self.report, key, getattr(self.report, key) + 1)
+            if outcome.status == D.BOUNCED and exc is not None:
+                suppression_add(outcome_email(done, outcome.id), Suppression.Reason.HARD_BOUNCE,
+                                detail=f"SMTP {exc.code} {exc.reply}"[:500])
+        for result in done:
+            result.connection.busy = False
+        self.unchecked += len(outcomes)
+        if self.unchecked >= CHUNK:
+            self.unchecked = 0
+            _error_budget_check(self.send.pk, self.low_id, self.high_id)
+
+    def _outcome(self, result: Result) -> ledger.Outcome | None:
+        conn, job = result.connection, result.job
+        if result.accepted is not None:
+            conn.pacer.accepted()
+            return ledger.outcome_sent(job.row, conn.owner, code=result.accepted.code,
+                                       reply=result.accepted.reply, message_id=job.message_id)
+        exc = delivery_error(result)
+        if exc is None:  # a fault before any byte was sent (e.g. DKIM): pause the send
+            assert result.error is not None
+            self.report.fault = fault_from(result.error)
+            self.report.stopped = self.report.fault.reason
+            return None
+        if isinstance(exc, ConnectError):
+            # About the route, not this recipient: no attempt is counted; the row keeps
+            # the reply (progress shows it) and waits with the rest of every connection.
+            self._release_all(ledger.retry_delay(1))
+            self.report.stopped = f"SMTP unreachable: {exc}"
+        elif not exc.permanent:
+            wait = conn.pacer.deferred()
+            if self.route.rate > 0:  # every worker on the route slows down, not just this one
+                token_debt(route_bucket_key(self.route.bucket), wait * self.route.rate)
+        return ledger.outcome_failure(
+            job.row, conn.owner, permanent=exc.permanent, bounce=exc.permanent and exc.recipient,
+            code=exc.code, reply=exc.reply or str(exc), message_id=job.message_id,
+            maybe_delivered=exc.maybe_delivered,
+            counts_as_attempt=not isinstance(exc, ConnectError))
+
+    def _release_all(self, delay: timedelta) -> None:
+        for conn in self.conns:
+            if conn.rows:
+                ledger.delivery_release([r.id for r in conn.rows], conn.owner, delay=delay)
+                conn.rows.clear()
+            conn.drained = True
+
+
+def outcome_email(done: list[Result], delivery_id: int) -> str:
+    return next(r.job.row.email for r in done if r.job.row.id == delivery_id)
 
 
 def _recheck(send: Send, claimed: list[ledger.Claimed]) -> dict[int, tuple[str, str]]:
@@ -213,88 +416,6 @@ def _list_for(row: ledger.Claimed, lists_now: dict[int, set[int]]) -> int | None
     if row.mailing_list_id in current or not current:
         return row.mailing_list_id
     return min(current)
-
-
-def _chunk_send(send: Send, claimed: list[ledger.Claimed], owner: str, factory: MessageFactory,
-                session: SmtpSession, route: ChosenRoute, report: RangeReport,
-                pacer: DeferralBackoff) -> None:
-    allowed = _recheck(send, claimed)
-    lists_now = _lists_now(send, claimed)
-    signing = signing_on()
-    # A pause or cancel must not wait for the whole chunk on a slow route: look at the
-    # send often (the lease is renewed by the LeaseHeartbeat thread meanwhile).
-    look_at = time.monotonic() + STATUS_CHECK_SECONDS
-    for i, row in enumerate(claimed):
-        if time.monotonic() > look_at:
-            if _send_status(send.pk) != Send.Status.SENDING:
-                report.stopped = "send no longer sending"
-                return  # the rows not yet tried are released by the caller
-            look_at = time.monotonic() + STATUS_CHECK_SECONDS
-        if row.subscriber_id is None or row.subscriber_id not in allowed:
-            ledger.delivery_record_skipped(row.id, owner, "not in the audience at send time "
-                                           "(unsubscribed, suppressed or removed)")
-            report.skipped += 1
-            continue
-        name, org = allowed[row.subscriber_id]
-        rcpt = factory.recipient(row.id, row.subscriber_id, row.email, name, org,
-                                 _list_for(row, lists_now))
-        try:
-            # An unsigned message can be built dot-stuffed; a signed one is signed as the
-            # recipient will see it, i.e. before dot-stuffing.
-            message = factory.build(row.variant_id, rcpt, smtp=not signing)
-            rate_limit_wait(route.bucket, row.email, rate=route.rate,
-                            rate_origin=route.rate_origin)
-        except FAULTS as exc:
-            # Nothing of this message was written to a socket: the caller releases it
-            # and the rest unflagged, and pauses the send.
-            report.fault = fault_from(exc)
-            report.stopped = report.fault.reason
-            return
-        pacer.pause()
-        try:
-            accepted = message_deliver(session, verp_address(row.id), row.email, message.data,
-                                       stuffed=not signing)
-        except ConnectError as exc:
-            # About the route, not this recipient: no attempt is counted; the row keeps
-            # the reply (progress shows it) and waits with the rest.
-            _outcome_failure(row, owner, exc, message.message_id, report, attempt=False)
-            rest = [c.id for c in claimed[i + 1:]]
-            ledger.delivery_release(rest, owner, delay=ledger.retry_delay(1))
-            report.stopped = f"SMTP unreachable: {exc}"
-            return
-        except DeliveryError as exc:
-            if not exc.permanent:
-                wait = pacer.deferred()
-                if route.rate > 0:  # every worker on the route slows down, not just this one
-                    token_debt(route_bucket_key(route.bucket), wait * route.rate)
-            if not _outcome_failure(row, owner, exc, message.message_id, report):
-                report.stopped = "lease lost"
-                return
-            continue
-        pacer.accepted()
-        if not ledger.delivery_record_sent(row.id, owner, code=accepted.code,
-                                           reply=accepted.reply, message_id=message.message_id):
-            report.stopped = "lease lost"
-            return
-        report.sent += 1
-
-
-def _outcome_failure(row: ledger.Claimed, owner: str, exc: DeliveryError, message_id: str,
-                     report: RangeReport, *, attempt: bool = True) -> bool:
-    """Record a refused message; a permanent refusal of the recipient is a hard
-    bounce and suppresses the address for every future send."""
-    bounce = exc.permanent and exc.recipient
-    status = ledger.delivery_record_failure(
-        row.id, owner, attempts_before=row.attempts, permanent=exc.permanent, bounce=bounce,
-        code=exc.code, reply=exc.reply or str(exc), message_id=message_id,
-        maybe_delivered=exc.maybe_delivered, counts_as_attempt=attempt)
-    if bounce and status:
-        suppression_add(row.email, Suppression.Reason.HARD_BOUNCE,
-                        detail=f"SMTP {exc.code} {exc.reply}"[:500])
-    if status:
-        key = {D.BOUNCED: "bounced", D.FAILED: "failed", D.RETRYING: "retrying"}[D(status)]
-        setattr(report, key, getattr(report, key) + 1)
-    return bool(status)
 
 
 def _batch_mark(send_id: int, low_id: int, status: str, **extra: object) -> None:

@@ -38,7 +38,13 @@ def send_batch(send_id: int, low_id: int, high_id: int) -> None:
 
 def _range_run(send_id: int, low_id: int, high_id: int) -> None:
     report = delivery_send_range(send_id, low_id, high_id)
-    log.info("send %s batch %s..%s: %s", send_id, low_id, high_id, report)
+    t = report.timings
+    log.info("send %s batch %s..%s: sent %s, retrying %s, failed %s, bounced %s, skipped %s, "
+             "connections %s%s; profile (seconds) claim=%.3f build=%.3f rate_limit=%.3f "
+             "sign=%.3f smtp=%.3f ledger=%.3f wait=%.3f cpu=%.3f", send_id, low_id, high_id,
+             report.sent, report.retrying, report.failed, report.bounced, report.skipped,
+             report.connections, f", stopped: {report.stopped}" if report.stopped else "",
+             t.claim, t.build, t.rate_limit, t.sign, t.smtp, t.ledger, t.wait, t.cpu)
     retry_in = batch_retry_in(send_id, low_id)
     if retry_in is not None:
         batch_publish(send_id, low_id, high_id, countdown=retry_in)

@@ -22,7 +22,7 @@ from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription
 from subscribers.services import is_suppressed
 from subscribers.tokens import unsubscribe_token_read
-from tests.sending.conftest import sink_read, wait_until
+from tests.sending.conftest import sink_read, subscribe, subscriber_make, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -203,3 +203,62 @@ def test_it_restores_durable_commits_on_the_connection_after_a_batch(
     with connection.cursor() as cur:
         cur.execute("SHOW synchronous_commit")
         assert cur.fetchone()[0] == "on"
+
+
+def test_it_records_the_outcomes_of_several_connections_in_one_statement(
+        started: Send, django_assert_num_queries: Any) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    a = ledger.delivery_claim_batch(started.pk, low, high, owner="w:c0", limit=2)
+    b = ledger.delivery_claim_batch(started.pk, low, high, owner="w:c1", limit=2)
+    outcomes = [ledger.outcome_sent(a[0], "w:c0", code=250, reply="ok", message_id="<a@x>"),
+                ledger.outcome_failure(b[0], "w:c1", permanent=False, bounce=False, code=451,
+                                       reply="later", maybe_delivered=True)]
+    with django_assert_num_queries(1 if ledger.connection.vendor == "postgresql" else 4):
+        recorded = ledger.delivery_outcomes_record(outcomes)
+    assert recorded == {a[0].id, b[0].id}
+    sent, deferred = Delivery.objects.get(pk=a[0].id), Delivery.objects.get(pk=b[0].id)
+    assert (sent.status, sent.attempts, sent.message_id, sent.lease_owner) == (
+        "sent", 1, "<a@x>", "")
+    assert sent.sent_at is not None
+    assert (deferred.status, deferred.attempts, deferred.possibly_duplicated) == (
+        "retrying", 1, True)
+    assert deferred.next_attempt_at is not None and deferred.sent_at is None
+
+
+def test_a_grouped_write_skips_only_the_row_whose_lease_was_taken_over(started: Send) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    mine, lost = ledger.delivery_claim_batch(started.pk, low, high, owner="w:c0", limit=2)
+    Delivery.objects.filter(pk=lost.id).update(lease_owner="other")
+    recorded = ledger.delivery_outcomes_record(
+        [ledger.outcome_sent(r, "w:c0", code=250, reply="ok", message_id="") for r in (mine, lost)])
+    assert recorded == {mine.id}
+    assert Delivery.objects.get(pk=lost.id).status == "sending"
+
+
+def test_the_heartbeat_and_the_release_cover_every_connection_of_the_worker(
+        started: Send) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    ledger.delivery_claim_batch(started.pk, low, high, owner="w1:c0", limit=1)
+    ledger.delivery_claim_batch(started.pk, low, high, owner="w1:c1", limit=1)
+    ledger.delivery_claim_batch(started.pk, low, high, owner="w10:c0", limit=1)  # another worker
+    assert ledger.delivery_lease_extend(started.pk, low, high, "w1") == 2
+    assert ledger.delivery_release_owner(started.pk, low, high, "w1") == 2
+    assert list(Delivery.objects.filter(send=started, status="sending")
+                .values_list("lease_owner", flat=True)) == ["w10:c0"]
+
+
+def test_a_batch_is_shared_between_the_connections_of_a_worker_and_sent_once(
+        issue: Issue, lists: dict[str, MailingList], sink: SinkServer, settings: Any) -> None:
+    from mailer.sending.runner import MIN_CLAIM
+
+    settings.SEND_CONNECTIONS_PER_WORKER = 3
+    for i in range(3 * MIN_CLAIM):
+        subscribe(subscriber_make(f"r{i}@load.example", f"Reader {i}"), lists["public"])
+    send = send_create(issue, [lists["public"]])
+    send_start(send.pk)
+    low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
+    report = delivery_send_range(send.pk, low, high)
+    assert (report.sent, report.connections) == (3 * MIN_CLAIM, 3)
+    received = sorted(sink_read(p)[1] for p in sink.messages())
+    assert received == sorted(f"r{i}@load.example" for i in range(3 * MIN_CLAIM))
+    assert report.timings.build > 0 and report.timings.smtp > 0 and report.timings.ledger > 0

@@ -159,15 +159,15 @@ def test_a_cancel_settles_every_row_the_worker_held(
 
     send = started(issue, lists)
     monkeypatch.setattr(runner, "STATUS_CHECK_SECONDS", 0.0)
-    real_deliver = runner.SmtpSession.deliver
+    real_record = runner.ledger.delivery_outcomes_record
 
-    def deliver_then_cancel(self: Any, *args: Any, **kwargs: Any) -> Any:
-        accepted = real_deliver(self, *args, **kwargs)
+    def record_then_cancel(outcomes: list[Any]) -> set[int]:
+        recorded = real_record(outcomes)
         if Send.objects.get(pk=send.pk).status == Send.Status.SENDING:
-            send_cancel(send.pk)  # staff press Cancel while the first message is sent
-        return accepted
+            send_cancel(send.pk)  # staff press Cancel once the first message is recorded
+        return recorded
 
-    monkeypatch.setattr(runner.SmtpSession, "deliver", deliver_then_cancel)
+    monkeypatch.setattr(runner.ledger, "delivery_outcomes_record", record_then_cancel)
     run_all(send)
 
     statuses = Counter(Delivery.objects.filter(send=send).values_list("status", flat=True))

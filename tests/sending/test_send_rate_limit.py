@@ -130,3 +130,25 @@ def test_a_deferral_slows_every_worker_on_the_route_down(bucket_redis: str) -> N
     assert token_take(key, rate=10, burst=10) == 0.0
     token_debt(key, 20.0)  # two seconds' worth of tokens at 10/s
     assert token_take(key, rate=10, burst=10) > 1.0
+
+
+def test_a_worker_takes_tokens_in_blocks_from_one_round_trip(bucket_redis: str) -> None:
+    import redis
+
+    from mailer.sending.ratelimit import TokenBlocks
+
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    blocks = TokenBlocks(4)
+    assert [blocks.take(key, rate=100) for _ in range(4)] == [0.0] * 4
+    left = float(redis.Redis.from_url(bucket_redis).hget(key, "tokens") or 0)
+    assert 95.9 <= left <= 97  # one block of 4 taken from a full bucket of 100 (+ refill)
+    assert blocks.held[key] == 0
+
+
+def test_a_block_is_never_more_than_the_bucket_holds(bucket_redis: str) -> None:
+    from mailer.sending.ratelimit import tokens_take
+
+    key = f"test:bucket:{uuid.uuid4().hex}"
+    assert tokens_take(key, rate=0.01, want=5, burst=3) == (3, 0.0)
+    granted, wait = tokens_take(key, rate=0.01, want=5, burst=3)
+    assert granted == 0 and wait > 60

@@ -81,11 +81,14 @@ def test_a_killed_workers_rows_move_again_within_about_a_minute(
     assert beat.alive(), beat.log()
     received = Counter(sink_read(p)[1] for p in sink.messages())
     assert set(received) == {f"r{i}@load.example" for i in range(5000)}
+    # The killed process had SEND_CONNECTIONS_PER_WORKER connections, each with at most
+    # one message on the wire whose outcome was not recorded: that many duplicates at most.
+    killed_connections = settings.SEND_CONNECTIONS_PER_WORKER
     duplicated = {addr for addr, n in received.items() if n > 1}
-    assert len(duplicated) <= 1 and set(received.values()) <= {1, 2}  # one killed connection
+    assert len(duplicated) <= killed_connections and set(received.values()) <= {1, 2}
     flagged = set(Delivery.objects.filter(send=send, possibly_duplicated=True)
                   .values_list("email", flat=True))
-    assert duplicated <= flagged and len(flagged) <= 1
+    assert duplicated <= flagged and len(flagged) <= killed_connections
     assert SendBatch.objects.filter(send=send, worker_deaths=1).count() == 1
 
 
@@ -235,5 +238,11 @@ def test_a_batch_whose_worker_keeps_dying_pauses_the_send_instead_of_looping(
     assert beat.alive(), beat.log()
     received = Counter(sink_read(p)[1] for p in sink.messages())
     assert set(received) == {f"r{i}@load.example" for i in range(100)}
-    flagged = Delivery.objects.filter(send=send, possibly_duplicated=True).count()
-    assert sum(received.values()) - 100 <= flagged <= settings.SEND_WORKER_DEATHS_PAUSE
+    # Each death may leave one message per connection of the killed process on the wire
+    # unrecorded; the same row can be that message for several deaths in a row. Every
+    # copy beyond the first is within that bound, and every row sent twice is flagged.
+    killed_connections = settings.SEND_WORKER_DEATHS_PAUSE * settings.SEND_CONNECTIONS_PER_WORKER
+    flagged = set(Delivery.objects.filter(send=send, possibly_duplicated=True)
+                  .values_list("email", flat=True))
+    assert {addr for addr, n in received.items() if n > 1} <= flagged
+    assert sum(received.values()) - 100 <= killed_connections
