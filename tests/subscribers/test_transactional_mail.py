@@ -359,7 +359,10 @@ def test_a_hostile_name_is_neither_markup_nor_a_header_in_the_mail(
     text, html = parts(message)
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
-    assert "{{" not in text + html and "49" not in text
+    assert "{{" not in text + html
+    # Not evaluated: the lines naming the person carry no 49 (a random token elsewhere may).
+    named = [line for line in text.splitlines() if "Eve" in line]
+    assert named and not any("49" in line for line in named)
     assert message["Bcc"] is None and str(message["To"]) == "reader@example.org"
 
 
