@@ -199,23 +199,6 @@ def delivery_stranded_settle(send_id: int) -> int:
     return len(stranded)
 
 
-def delivery_record_sent(pk: int, owner: str, *, code: int, reply: str, message_id: str) -> bool:
-    """Record acceptance. False means our lease was taken over: stop the batch.
-
-    The hot path of every send (one call per message), hence plain SQL that the
-    driver can prepare once, instead of an ORM update compiled per call.
-    """
-    now = timezone.now()
-    t = Delivery._meta.db_table
-    with connection.cursor() as cur:
-        cur.execute(
-            f"UPDATE {t} SET status = %s, smtp_code = %s, smtp_reply = %s, message_id = %s, "
-            "sent_at = %s, attempts = attempts + 1, next_attempt_at = NULL, lease_until = NULL, "
-            "lease_owner = '', updated_at = %s WHERE id = %s AND lease_owner = %s AND status = %s",
-            [D.SENT, code, reply[:1000], message_id, now, now, pk, owner, D.SENDING])
-        return cur.rowcount == 1
-
-
 @dataclass(frozen=True)
 class Outcome:
     """One finished attempt, to be recorded by ``delivery_outcomes_record``."""
@@ -335,30 +318,6 @@ def retry_delay(attempts: int) -> timedelta:
     base = settings.SEND_RETRY_BASE_SECONDS
     delay = min(base * 2 ** max(attempts - 1, 0), 3600.0)
     return timedelta(seconds=delay * random.uniform(0.75, 1.25))
-
-
-def delivery_record_failure(pk: int, owner: str, *, attempts_before: int, permanent: bool,
-                            bounce: bool, code: int | None, reply: str,
-                            message_id: str = "", counts_as_attempt: bool = True,
-                            maybe_delivered: bool = False, now: datetime | None = None) -> str:
-    """Record a refused or failed attempt; returns the row's new status ('' if the
-    lease was lost). Transient errors retry until SEND_MAX_ATTEMPTS. ``maybe_delivered``
-    (the connection died awaiting the answer to a complete message) flags the row
-    ``possibly_duplicated``: a retry may be the person's second copy."""
-    now = now or timezone.now()
-    attempts = attempts_before + (1 if counts_as_attempt else 0)
-    if bounce:
-        status = D.BOUNCED
-    elif permanent or attempts >= settings.SEND_MAX_ATTEMPTS:
-        status = D.FAILED
-    else:
-        status = D.RETRYING
-    next_at = now + retry_delay(attempts) if status == D.RETRYING else None
-    flag = {"possibly_duplicated": True} if maybe_delivered else {}
-    ok = _finish(pk, owner, status=status, smtp_code=code, smtp_reply=reply[:1000],
-                 message_id=message_id, attempts=attempts, next_attempt_at=next_at,
-                 updated_at=now, **flag)
-    return status if ok else ""
 
 
 def delivery_release(ids: list[int], owner: str, *, delay: timedelta | None = None) -> int:

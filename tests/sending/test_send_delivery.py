@@ -125,7 +125,8 @@ def test_it_flags_only_the_first_unrecorded_row_of_a_dead_owner_as_possibly_dupl
         started: Send) -> None:
     low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
     claimed = ledger.delivery_claim_batch(started.pk, low, high, owner="dead", limit=4)
-    ledger.delivery_record_sent(claimed[0].id, "dead", code=250, reply="ok", message_id="<x@y>")
+    ledger.delivery_outcomes_record([ledger.outcome_sent(claimed[0], "dead", code=250, reply="ok",
+                                                          message_id="<x@y>")])
     Delivery.objects.filter(lease_owner="dead").update(
         lease_until=timezone.now() - timedelta(seconds=1))
     assert ledger.delivery_leases_expire(started.pk, low, high) == 3
@@ -141,7 +142,8 @@ def test_it_does_not_record_an_outcome_for_a_row_whose_lease_was_taken_over(
     low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
     row = ledger.delivery_claim_batch(started.pk, low, high, owner="slow", limit=1)[0]
     Delivery.objects.filter(pk=row.id).update(lease_owner="other")
-    assert not ledger.delivery_record_sent(row.id, "slow", code=250, reply="ok", message_id="")
+    outcome = ledger.outcome_sent(row, "slow", code=250, reply="ok", message_id="")
+    assert ledger.delivery_outcomes_record([outcome]) == set()
 
 
 def test_it_stops_sending_when_the_send_is_paused(started: Send, sink: SinkServer,
