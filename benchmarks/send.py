@@ -15,7 +15,7 @@ aiosmtpd sink, which is much slower and then the bottleneck — the report says 
 
 Usage:
   python benchmarks/send.py [--recipients 100000] [--workers N] [--connections-per-worker N]
-      [--baseline-threads 8]
+      [--baseline-threads 8] [--issue tests/fixtures/iom-central-asia-issue-3.md]
       [--database-url postgres://postgres@127.0.0.1:5432/nl_send_bench]
       [--broker-url redis://127.0.0.1:6379/14] [--sink auto|smtp-sink|aiosmtpd]
 
@@ -57,6 +57,10 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--baseline-threads", type=int, default=8,
                    help="threads (one connection each) of the smtplib baseline")
     p.add_argument("--batch-size", type=int, default=500)
+    p.add_argument("--issue", type=Path, default=ROOT / "tests/fixtures/iom-central-asia-issue-3.md",
+                   help="the issue to send, imported as English (default: the seed issue, "
+                        "a 21 KB message; examples/issues/iom-central-asia-03.md, the demo's "
+                        "richer layout of it, makes a 63 KB one)")
     p.add_argument("--database-url",
                    default=os.environ.get("BENCH_DATABASE_URL",
                                           "postgres://postgres@127.0.0.1:5432/nl_send_bench"))
@@ -247,10 +251,7 @@ def main() -> None:
             cur.execute("TRUNCATE sending_delivery, sending_sendbatch, sending_send_lists, "
                         "sending_send_excluded_lists, sending_send, subscribers_subscription, "
                         "subscribers_subscriber, subscribers_suppression CASCADE")
-        source = ROOT / "examples/issues/iom-central-asia-03.md"
-        if not source.exists():
-            source = ROOT / "tests/fixtures/iom-central-asia-issue-3.md"
-        issue = issue_import(source.read_text(encoding="utf-8"), language="en",
+        issue = issue_import(ARGS.issue.read_text(encoding="utf-8"), language="en",
                              slug="bench-issue").issue
         mlist, _ = MailingList.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
         t = time.perf_counter()
@@ -506,7 +507,7 @@ def report(r: dict[str, Any]) -> None:
     b, p = r["baseline"], r["pipeline"]
     load = os.getloadavg()
     print(f"sink: {r['sink']}; {r['cpus']} CPUs; {r['recipients']} recipients; "
-          f"message {r['message_bytes'] / 1024:.1f} KB; load average at the end "
+          f"issue {ARGS.issue.name}, message {r['message_bytes'] / 1024:.1f} KB; load average at the end "
           f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print(f"build one message: fast path {r['build_fast_ms']:.3f} ms, email package "
           f"{r['build_email_package_ms']:.2f} ms "
