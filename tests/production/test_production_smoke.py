@@ -192,17 +192,73 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         database.destroy()
 
 
-# --- staff: log in and upload a photo through the proxy ---------------------------------------
+# --- a browser: forms, cookies, CSRF ---------------------------------------------------------
 
-class FormFields(HTMLParser):
-    def __init__(self) -> None:
+@dataclass
+class Form:
+    fields: dict[str, str] = field(default_factory=dict)  # what a browser would submit
+    names: set[str] = field(default_factory=set)  # every named control, submitted or not
+
+
+class Forms(HTMLParser):
+    """A page's forms as a browser submits them when no button is named: text, hidden and
+    password inputs, checked boxes, textareas (without the newline after the start tag,
+    which HTML drops) and each select's selected option, else its first."""
+
+    def __init__(self, html: str) -> None:
         super().__init__()
-        self.fields: dict[str, str] = {}
+        self.forms: list[Form] = []
+        self._form: Form | None = None
+        self._textarea = ""
+        self._select = ""
+        self.feed(html)
+        self.close()
+
+    def having(self, name: str) -> dict[str, str]:
+        """The fields of the first form with a control called ``name``."""
+        found = next((form for form in self.forms if name in form.names), None)
+        assert found is not None, f"no form on the page has a {name!r} control"
+        return dict(found.fields)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("name"):
-            self.fields[str(a["name"])] = a.get("value") or ""
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self._form = Form()
+            self.forms.append(self._form)
+        form, name = self._form, a.get("name", "")
+        if form is None:
+            return
+        if tag == "option" and self._select:
+            if "selected" in a or self._select not in form.fields:
+                form.fields[self._select] = a.get("value", "")
+        if not name:
+            return
+        form.names.add(name)
+        kind = a.get("type", "text").lower()
+        if tag == "input" and kind in {"checkbox", "radio"}:
+            if "checked" in a:
+                form.fields[name] = a.get("value") or "on"
+        elif tag == "input" and kind not in {"submit", "button", "reset", "image", "file"}:
+            form.fields[name] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = name
+            form.fields[name] = ""
+        elif tag == "select":
+            self._select = name
+
+    def handle_data(self, data: str) -> None:
+        if self._form is not None and self._textarea:
+            self._form.fields[self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "textarea" and self._form is not None and self._textarea:
+            text = self._form.fields[self._textarea]
+            self._form.fields[self._textarea] = text[1:] if text.startswith("\n") else text
+            self._textarea = ""
+        elif tag == "select":
+            self._select = ""
 
 
 def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[str, str]:
@@ -212,35 +268,48 @@ def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[st
     return jar
 
 
-def _cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items())
+def _cookie_headers(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
 
+
+def _body(response: http.client.HTTPResponse) -> str:
+    return response.body.decode(errors="replace")  # type: ignore[attr-defined,no-any-return]
+
+
+def _form_submit(stack: Stack, path: str, jar: dict[str, str], having: str,
+                 values: dict[str, str]) -> http.client.HTTPResponse:
+    """Open ``path`` and submit its form that has a ``having`` control, with ``values``
+    typed in, as a browser does: the page's cookies and CSRF token, Origin and Referer.
+    ``jar`` keeps the cookies of both answers."""
+    page = stack.request("GET", path, headers=_cookie_headers(jar))
+    assert page.status == 200, (path, page.status)
+    _cookies(page, jar)
+    fields = {**Forms(_body(page)).having(having), **values}
+    done = stack.request("POST", path, body=urlencode(fields).encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded", **_cookie_headers(jar),
+        "Origin": SITE_URL, "Referer": f"{SITE_URL}{path}"})
+    _cookies(done, jar)
+    return done
+
+
+# --- staff: log in and upload a photo through the proxy ---------------------------------------
 
 def _staff_session(stack: Stack) -> dict[str, str]:
     jar: dict[str, str] = {}
-    page = stack.request("GET", "/login/")
-    assert page.status == 200, page.status
-    _cookies(page, jar)
-    form = FormFields()
-    form.feed(page.body.decode())  # type: ignore[attr-defined]
-    body = urlencode({"csrfmiddlewaretoken": form.fields["csrfmiddlewaretoken"],
-                      "username": "editor", "password": stack.env["STAFF_PASSWORD"]}).encode()
-    done = stack.request("POST", "/login/", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(jar),
-        "Origin": SITE_URL, "Referer": f"{SITE_URL}/login/"})
-    assert done.status == 302, (done.status, done.body[:500])  # type: ignore[attr-defined]
-    return _cookies(done, jar)
+    done = _form_submit(stack, "/login/", jar, "username",
+                        {"username": "editor", "password": stack.env["STAFF_PASSWORD"]})
+    assert done.status == 302, (done.status, _body(done)[:500])
+    return jar
 
 
 def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
-    page = stack.request("GET", "/library/", headers={"Cookie": _cookie_header(jar)})
+    page = stack.request("GET", "/library/", headers=_cookie_headers(jar))
     assert page.status == 200, page.status
-    form = FormFields()
-    form.feed(page.body.decode())  # type: ignore[attr-defined]
+    token = Forms(_body(page)).having("csrfmiddlewaretoken")["csrfmiddlewaretoken"]
     boundary = uuid.uuid4().hex
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
-        f'{form.fields["csrfmiddlewaretoken"]}\r\n'.encode(),
+        f'{token}\r\n'.encode(),
         f'--{boundary}\r\nContent-Disposition: form-data; name="alt_text"\r\n\r\n'
         "Migrants waiting at the border\r\n".encode(),
         f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="border.png"\r\n'
@@ -249,7 +318,7 @@ def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
     ]
     done = stack.request("POST", "/library/", body=b"".join(parts), headers={
         "Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json",
-        "Cookie": _cookie_header(jar), "Origin": SITE_URL, "Referer": f"{SITE_URL}/library/"})
+        **_cookie_headers(jar), "Origin": SITE_URL, "Referer": f"{SITE_URL}/library/"})
     assert done.status == 201, (done.status, done.body[:500])  # type: ignore[attr-defined]
     return str(json.loads(done.body)["url"])  # type: ignore[attr-defined]
 
@@ -257,10 +326,11 @@ def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
 # --- send, then read what the relay received --------------------------------------------------
 
 class Links(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, html: str = "") -> None:
         super().__init__()
         self.images: set[str] = set()
         self.links: set[str] = set()
+        self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -270,8 +340,19 @@ class Links(HTMLParser):
             self.links.add(str(a["href"]))
 
 
+def _parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def _mail_to(stack: Stack, addresses: list[str]) -> list[bytes]:
+    """The messages the relay received for ``addresses``, as they came (oldest first)."""
+    raws = [path.read_bytes() for path in stack.sink.messages()]
+    return [raw for raw in raws if str(_parsed(raw)["X-Envelope-To"]) in addresses]
+
+
 @pytest.fixture(scope="module")
-def received(stack: Stack) -> list[EmailMessage]:
+def received_raw(stack: Stack) -> list[bytes]:
+    """The campaign messages of one send of an issue to a private partner list."""
     photo_url = _upload_photo(stack, _staff_session(stack))
     issue = stack.tmp / "issue.md"
     issue.write_text(re.sub(r"/media/newsletter/[\w.-]+\.png", photo_url, SEED.read_text()))
@@ -282,9 +363,13 @@ def received(stack: Stack) -> list[EmailMessage]:
     stack.run("import_subscribers", str(audience), "--list", "partners", "--list-name", "Partners",
               "--kind", "partner")
     stack.run("send_issue", "smoke-issue", "--list", "partners", "--wait", "--timeout", "180")
-    _wait_for(lambda: len(stack.sink.messages()) >= len(PEOPLE), "the relay to receive every message")
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for p in stack.sink.messages()]
+    _wait_for(lambda: len(_mail_to(stack, PEOPLE)) >= len(PEOPLE), "the relay to receive every message")
+    return _mail_to(stack, PEOPLE)
+
+
+@pytest.fixture(scope="module")
+def received(received_raw: list[bytes]) -> list[EmailMessage]:
+    return [_parsed(raw) for raw in received_raw]
 
 
 def _html_of(message: EmailMessage) -> str:
@@ -379,9 +464,13 @@ def test_requests_for_another_host_are_refused(stack: Stack) -> None:
 
 
 def test_healthz_reports_database_broker_and_a_live_worker(stack: Stack) -> None:
-    _wait_for(lambda: (_healthz(stack) or {}).get("workers", {}).get("ok") is True,  # type: ignore[union-attr]
-              "a worker heartbeat")
+    def worker_alive() -> bool:
+        workers = (_healthz(stack) or {}).get("workers")
+        return isinstance(workers, dict) and workers.get("ok") is True
+
+    _wait_for(worker_alive, "a worker heartbeat")
     response = stack.request("GET", "/healthz?require=worker", proto=None, host="127.0.0.1")
     report = json.loads(response.body)  # type: ignore[attr-defined]
     assert response.status == 200, report
     assert report["database"]["ok"] and report["broker"]["ok"] and report["workers"]["alive"] >= 1
+
