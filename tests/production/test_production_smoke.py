@@ -6,6 +6,8 @@ sink); a real Celery worker sends an issue whose photo was uploaded through the 
 app. Then every image and link of a received message is fetched through gunicorn the
 way the TLS proxy in docker-compose.yml would forward it (``Host`` = the public host,
 ``X-Forwarded-Proto: https``).
+
+Mail is DKIM-signed for the mail domain as deploy/env.example sets it up.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import dkim
 import pytest
 
 from mailer.sink.server import SinkServer, free_port
@@ -40,6 +43,11 @@ SITE_URL = f"https://{PUBLIC_HOST}"
 SEED = ROOT / "examples" / "issues" / "iom-central-asia-03.md"
 PHOTO = ROOT / "mailer" / "issues" / "demo_media" / "returning-home.png"
 PEOPLE = ["aigerim@example.org", "bakyt@example.net", "dilnoza@example.com"]
+# The right side of Message-IDs and List-Id, and the DKIM signing domain (d=).
+MAIL_DOMAIN = PUBLIC_HOST
+DKIM_SELECTOR = "news"
+DKIM_PRIVATE_KEY = ROOT / "tests" / "signing" / "test-dkim-private.pem"
+DKIM_PUBLIC_KEY = ROOT / "tests" / "signing" / "test-dkim-public.b64"
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -157,6 +165,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "SITE_URL": SITE_URL,
+        "DEFAULT_FROM_EMAIL": f"IOM Central Asia <newsletter@{MAIL_DOMAIN}>",
+        "MAIL_DOMAIN": MAIL_DOMAIN,
+        "DKIM_PRIVATE_KEY_PATH": str(DKIM_PRIVATE_KEY),
+        "DKIM_SELECTOR": DKIM_SELECTOR,
+        "DKIM_DOMAIN": MAIL_DOMAIN,
         "DATABASE_URL": database.url,
         "CELERY_BROKER_URL": redis,
         "REDIS_URL": redis,
@@ -350,6 +363,13 @@ def _mail_to(stack: Stack, addresses: list[str]) -> list[bytes]:
     return [raw for raw in raws if str(_parsed(raw)["X-Envelope-To"]) in addresses]
 
 
+def _dkim_txt(name: bytes, timeout: int = 5) -> bytes:
+    """The DNS answer of the mail domain: the test public key, under our selector only."""
+    if name != f"{DKIM_SELECTOR}._domainkey.{MAIL_DOMAIN}.".encode():
+        return b""
+    return b"v=DKIM1; k=rsa; p=" + DKIM_PUBLIC_KEY.read_bytes().strip()
+
+
 @pytest.fixture(scope="module")
 def received_raw(stack: Stack) -> list[bytes]:
     """The campaign messages of one send of an issue to a private partner list."""
@@ -473,4 +493,18 @@ def test_healthz_reports_database_broker_and_a_live_worker(stack: Stack) -> None
     report = json.loads(response.body)  # type: ignore[attr-defined]
     assert response.status == 200, report
     assert report["database"]["ok"] and report["broker"]["ok"] and report["workers"]["alive"] >= 1
+
+
+# --- DKIM ---------------------------------------------------------------------------------------
+
+def test_every_campaign_message_verifies_with_the_published_dkim_key(received_raw: list[bytes]) -> None:
+    assert len(received_raw) == len(PEOPLE)
+    for raw in received_raw:
+        assert dkim.verify(raw, dnsfunc=_dkim_txt), raw.split(b"\r\n\r\n", 1)[0].decode()
+
+
+def test_campaign_message_ids_are_of_the_mail_domain(received: list[EmailMessage]) -> None:
+    assert len(received) == len(PEOPLE)
+    for message in received:
+        assert str(message["Message-ID"]).endswith(f"@{MAIL_DOMAIN}>"), message["Message-ID"]
 
