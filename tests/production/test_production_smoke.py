@@ -7,7 +7,8 @@ app. Then every image and link of a received message is fetched through gunicorn
 way the TLS proxy in docker-compose.yml would forward it (``Host`` = the public host,
 ``X-Forwarded-Proto: https``).
 
-Mail is DKIM-signed for the mail domain as deploy/env.example sets it up.
+Mail is DKIM-signed for the mail domain as deploy/env.example sets it up; the public
+archive is used the way a reader and an Admin would use it, through the same proxy shape.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -48,6 +50,7 @@ MAIL_DOMAIN = PUBLIC_HOST
 DKIM_SELECTOR = "news"
 DKIM_PRIVATE_KEY = ROOT / "tests" / "signing" / "test-dkim-private.pem"
 DKIM_PUBLIC_KEY = ROOT / "tests" / "signing" / "test-dkim-public.b64"
+ATOM = "{http://www.w3.org/2005/Atom}"
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -305,7 +308,7 @@ def _form_submit(stack: Stack, path: str, jar: dict[str, str], having: str,
     return done
 
 
-# --- staff: log in and upload a photo through the proxy ---------------------------------------
+# --- staff: log in, upload a photo, change things in the admin site --------------------------
 
 def _staff_session(stack: Stack) -> dict[str, str]:
     jar: dict[str, str] = {}
@@ -313,6 +316,14 @@ def _staff_session(stack: Stack) -> dict[str, str]:
                         {"username": "editor", "password": stack.env["STAFF_PASSWORD"]})
     assert done.status == 302, (done.status, _body(done)[:500])
     return jar
+
+
+def _admin_save(stack: Stack, jar: dict[str, str], path: str, having: str,
+                values: dict[str, str]) -> None:
+    """Save an admin form as an Admin would: the page's form with ``values`` changed."""
+    done = _form_submit(stack, path, jar, having, values)
+    errors = re.findall(r'<ul class="errorlist[^"]*"[^>]*>.*?</ul>', _body(done), re.S)
+    assert done.status == 302, (path, done.status, errors)
 
 
 def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
@@ -343,6 +354,7 @@ class Links(HTMLParser):
         super().__init__()
         self.images: set[str] = set()
         self.links: set[str] = set()
+        self.atom_feeds: set[str] = set()  # <link rel="alternate" type="application/atom+xml">
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -351,6 +363,9 @@ class Links(HTMLParser):
             self.images.add(str(a["src"]))
         if tag == "a" and a.get("href"):
             self.links.add(str(a["href"]))
+        if (tag == "link" and a.get("href") and "alternate" in (a.get("rel") or "").split()
+                and a.get("type") == "application/atom+xml"):
+            self.atom_feeds.add(str(a["href"]))
 
 
 def _parsed(raw: bytes) -> EmailMessage:
@@ -507,4 +522,56 @@ def test_campaign_message_ids_are_of_the_mail_domain(received: list[EmailMessage
     assert len(received) == len(PEOPLE)
     for message in received:
         assert str(message["Message-ID"]).endswith(f"@{MAIL_DOMAIN}>"), message["Message-ID"]
+
+
+# --- the public archive -------------------------------------------------------------------------
+
+ARCHIVED = "/archive/smoke-issue/en/"
+
+
+@pytest.fixture(scope="module")
+def archived(stack: Stack, received: list[EmailMessage]) -> str:
+    """The path of the sent issue in the archive, after an Admin ticked *public in the
+    archive* in the admin site: it went only to a private list, so it was not public."""
+    assert ARCHIVED not in Links(_body(stack.request("GET", "/archive/"))).links
+    issue_id = stack.run("shell", "--no-imports", "-c", (
+        "from mailer.issues.models import Issue; print(Issue.objects.get(slug='smoke-issue').pk)"))
+    _admin_save(stack, _staff_session(stack), f"/admin/issues/issue/{issue_id.strip()}/change/",
+                "archive_public", {"archive_public": "on"})
+    return ARCHIVED
+
+
+def test_the_archive_lists_a_sent_issue_an_admin_made_public(stack: Stack, archived: str) -> None:
+    page = stack.request("GET", "/archive/")
+    assert page.status == 200
+    assert archived in Links(_body(page)).links
+
+
+def test_the_archive_advertises_its_atom_feed(stack: Stack, archived: str) -> None:
+    feeds = Links(_body(stack.request("GET", "/archive/"))).atom_feeds
+    assert feeds == {"/archive/feed/"}
+    response = stack.request("GET", "/archive/feed/")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/atom+xml")
+
+
+def test_every_entry_of_the_atom_feed_links_to_a_page_that_answers(stack: Stack, archived: str) -> None:
+    response = stack.request("GET", "/archive/feed/")
+    feed = ET.fromstring(response.body)  # type: ignore[attr-defined]  # noqa: S314 - our own app's feed
+    assert feed.tag == f"{ATOM}feed"
+    links = [link.get("href", "") for entry in feed.iter(f"{ATOM}entry")
+             for link in entry.iter(f"{ATOM}link")]
+    assert f"{SITE_URL}{archived}" in links, links
+    for href in links:
+        assert href.startswith(f"{SITE_URL}/"), href
+        assert stack.request("GET", _site_path(href)).status == 200, href
+
+
+def test_the_archived_email_document_is_served_in_a_sandbox(stack: Stack, archived: str) -> None:
+    response = stack.request("GET", f"{archived}email/")
+    assert response.status == 200
+    policy = {d.strip().split(" ", 1)[0]: d.strip()
+              for d in response.headers["Content-Security-Policy"].split(";")}
+    assert "sandbox" in policy, policy
+    assert "allow-scripts" not in policy["sandbox"] and "allow-same-origin" not in policy["sandbox"]
 
