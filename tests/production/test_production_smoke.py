@@ -5,10 +5,11 @@ database, Redis as the broker, static files collected, an SMTP relay — here th
 sink); a real Celery worker sends an issue whose photo was uploaded through the staff
 app. Then every image and link of a received message is fetched through gunicorn the
 way the TLS proxy in docker-compose.yml would forward it (``Host`` = the public host,
-``X-Forwarded-Proto: https``).
+``X-Forwarded-Proto: https``, the client in ``X-Forwarded-For``).
 
 Mail is DKIM-signed for the mail domain as deploy/env.example sets it up; the public
-archive is used the way a reader and an Admin would use it, through the same proxy shape.
+archive and the double opt-in of a public list are used the way a reader and an Admin
+would use them, through the same proxy shape.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ DKIM_SELECTOR = "news"
 DKIM_PRIVATE_KEY = ROOT / "tests" / "signing" / "test-dkim-private.pem"
 DKIM_PUBLIC_KEY = ROOT / "tests" / "signing" / "test-dkim-public.b64"
 ATOM = "{http://www.w3.org/2005/Atom}"
+DEFAULT_QUEUE = "celery"  # where tasks queued without a queue go (subscribers.tasks)
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -124,11 +126,13 @@ class Stack:
         return process
 
     def request(self, method: str, path: str, *, proto: str | None = "https",
-                host: str = PUBLIC_HOST, body: bytes | None = None,
+                host: str = PUBLIC_HOST, body: bytes | None = None, client: str | None = None,
                 headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
-        """One request to gunicorn as the proxy would forward it (no redirect followed)."""
+        """One request to gunicorn as the proxy would forward it (no redirect followed);
+        ``client`` is the address the proxy names in X-Forwarded-For."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}), **(headers or {})}
+        sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}),
+                **({"X-Forwarded-For": client} if client else {}), **(headers or {})}
         conn.request(method, path, body=body, headers=sent)
         response = conn.getresponse()
         response.body = response.read()  # type: ignore[attr-defined]
@@ -168,6 +172,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "SITE_URL": SITE_URL,
+        "TRUSTED_PROXY_COUNT": "1",  # as docker-compose.yml: the TLS proxy names the client
         "DEFAULT_FROM_EMAIL": f"IOM Central Asia <newsletter@{MAIL_DOMAIN}>",
         "MAIL_DOMAIN": MAIL_DOMAIN,
         "DKIM_PRIVATE_KEY_PATH": str(DKIM_PRIVATE_KEY),
@@ -191,9 +196,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.run("staff_user", "editor", "--role", "admin", "--email", "editor@example.org")
         stack.start(str(BIN / "gunicorn"), "--preload", "--workers", "2", "--bind",
                     f"127.0.0.1:{stack.port}", "mailer.wsgi:application", log="gunicorn.log")
+        # Sends go to SEND_TASK_QUEUE (fresh for this run); the audience app's own mails
+        # (confirmation, welcome) to Celery's default queue, whose key in this test Redis
+        # database may hold tasks of an earlier run, for mails of a database now dropped.
+        import redis as redis_client
+
+        redis_client.Redis.from_url(redis).delete(DEFAULT_QUEUE)
         stack.start(str(BIN / "celery"), "-A", "mailer", "worker", "--concurrency", "2",
-                    "--queues", env["SEND_TASK_QUEUE"], "--without-gossip", "--without-mingle",
-                    "--loglevel", "INFO", log="worker.log")
+                    "--queues", f"{env['SEND_TASK_QUEUE']},{DEFAULT_QUEUE}", "--without-gossip",
+                    "--without-mingle", "--loglevel", "INFO", log="worker.log")
         _wait_for(lambda: (_healthz(stack) or {}).get("status") == "ok", "gunicorn to answer /healthz")
         yield stack
     finally:
@@ -293,15 +304,15 @@ def _body(response: http.client.HTTPResponse) -> str:
 
 
 def _form_submit(stack: Stack, path: str, jar: dict[str, str], having: str,
-                 values: dict[str, str]) -> http.client.HTTPResponse:
+                 values: dict[str, str], *, client: str | None = None) -> http.client.HTTPResponse:
     """Open ``path`` and submit its form that has a ``having`` control, with ``values``
     typed in, as a browser does: the page's cookies and CSRF token, Origin and Referer.
     ``jar`` keeps the cookies of both answers."""
-    page = stack.request("GET", path, headers=_cookie_headers(jar))
+    page = stack.request("GET", path, client=client, headers=_cookie_headers(jar))
     assert page.status == 200, (path, page.status)
     _cookies(page, jar)
     fields = {**Forms(_body(page)).having(having), **values}
-    done = stack.request("POST", path, body=urlencode(fields).encode(), headers={
+    done = stack.request("POST", path, client=client, body=urlencode(fields).encode(), headers={
         "Content-Type": "application/x-www-form-urlencoded", **_cookie_headers(jar),
         "Origin": SITE_URL, "Referer": f"{SITE_URL}{path}"})
     _cookies(done, jar)
@@ -575,3 +586,69 @@ def test_the_archived_email_document_is_served_in_a_sandbox(stack: Stack, archiv
     assert "sandbox" in policy, policy
     assert "allow-scripts" not in policy["sandbox"] and "allow-same-origin" not in policy["sandbox"]
 
+
+# --- double opt-in on a public list ---------------------------------------------------------------
+
+READERS = "readers"
+
+
+@dataclass
+class Confirmation:
+    address: str
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return _parsed(self.raw)
+
+
+@pytest.fixture(scope="module")
+def confirmation(stack: Stack) -> Confirmation:
+    """An Admin opened a public double opt-in list in the admin site; a person asked for it
+    on its subscribe page. The mail the relay received for them."""
+    _admin_save(stack, _staff_session(stack), "/admin/subscribers/mailinglist/add/", "visibility", {
+        "name": "Readers", "slug": READERS, "kind": "public", "opt_in": "double",
+        "visibility": "public"})
+    # Fresh for each run: an address gets at most 3 confirmation mails a day, and one client
+    # may post the form 10 times an hour; the counts outlive this stack in Redis.
+    address = f"reader-{uuid.uuid4().hex[:8]}@example.org"
+    client = f"198.51.100.{secrets.randbelow(254) + 1}"
+    done = _form_submit(stack, f"/subscribe/{READERS}/", {}, "email",
+                        {"email": address, "name": "Reader", "consent": "on"}, client=client)
+    assert done.status == 200, (done.status, _body(done)[:500])
+    _wait_for(lambda: _mail_to(stack, [address]), f"the confirmation mail to {address}")
+    [raw] = _mail_to(stack, [address])
+    return Confirmation(address, raw)
+
+
+def _statuses(stack: Stack, address: str, list_slug: str) -> str:
+    return stack.run("shell", "--no-imports", "-c", (
+        "from subscribers.models import Subscription; "
+        f"print(list(Subscription.objects.filter(subscriber__email={address!r}, "
+        f"mailing_list__slug={list_slug!r}).values_list('status', flat=True)))")).strip()
+
+
+def test_the_confirmation_mail_is_multipart_alternative(confirmation: Confirmation) -> None:
+    message = confirmation.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_the_confirmation_mail_verifies_with_the_published_dkim_key(confirmation: Confirmation) -> None:
+    assert dkim.verify(confirmation.raw, dnsfunc=_dkim_txt)
+
+
+def test_the_confirmation_mail_id_is_of_the_mail_domain(confirmation: Confirmation) -> None:
+    assert str(confirmation.message["Message-ID"]).endswith(f"@{MAIL_DOMAIN}>")
+
+
+def test_the_confirm_link_confirms_the_subscription_behind_the_proxy(
+        stack: Stack, confirmation: Confirmation) -> None:
+    links = [href for href in Links(_html_of(confirmation.message)).links
+             if href.startswith(f"{SITE_URL}/confirm/")]
+    assert len(links) == 1, links
+    assert _statuses(stack, confirmation.address, READERS) == "['unconfirmed']"
+    # A GET only shows the button (link scanners open every URL); the person presses it.
+    done = _form_submit(stack, _site_path(links[0]), {}, "csrfmiddlewaretoken", {})
+    assert done.status == 200, (done.status, _body(done)[:500])
+    assert _statuses(stack, confirmation.address, READERS) == "['confirmed']"
