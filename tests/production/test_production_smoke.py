@@ -5,7 +5,11 @@ database, Redis as the broker, static files collected, an SMTP relay — here th
 sink); a real Celery worker sends an issue whose photo was uploaded through the staff
 app. Then every image and link of a received message is fetched through gunicorn the
 way the TLS proxy in docker-compose.yml would forward it (``Host`` = the public host,
-``X-Forwarded-Proto: https``).
+``X-Forwarded-Proto: https``, the client in ``X-Forwarded-For``).
+
+Mail is DKIM-signed for the mail domain as deploy/env.example sets it up; the public
+archive and the double opt-in of a public list are used the way a reader and an Admin
+would use them, through the same proxy shape.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -29,6 +34,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import dkim
 import pytest
 
 from mailer.sink.server import SinkServer, free_port
@@ -40,6 +46,13 @@ SITE_URL = f"https://{PUBLIC_HOST}"
 SEED = ROOT / "examples" / "issues" / "iom-central-asia-03.md"
 PHOTO = ROOT / "mailer" / "issues" / "demo_media" / "returning-home.png"
 PEOPLE = ["aigerim@example.org", "bakyt@example.net", "dilnoza@example.com"]
+# The right side of Message-IDs and List-Id, and the DKIM signing domain (d=).
+MAIL_DOMAIN = PUBLIC_HOST
+DKIM_SELECTOR = "news"
+DKIM_PRIVATE_KEY = ROOT / "tests" / "signing" / "test-dkim-private.pem"
+DKIM_PUBLIC_KEY = ROOT / "tests" / "signing" / "test-dkim-public.b64"
+ATOM = "{http://www.w3.org/2005/Atom}"
+DEFAULT_QUEUE = "celery"  # where tasks queued without a queue go (subscribers.tasks)
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -113,11 +126,13 @@ class Stack:
         return process
 
     def request(self, method: str, path: str, *, proto: str | None = "https",
-                host: str = PUBLIC_HOST, body: bytes | None = None,
+                host: str = PUBLIC_HOST, body: bytes | None = None, client: str | None = None,
                 headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
-        """One request to gunicorn as the proxy would forward it (no redirect followed)."""
+        """One request to gunicorn as the proxy would forward it (no redirect followed);
+        ``client`` is the address the proxy names in X-Forwarded-For."""
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}), **(headers or {})}
+        sent = {"Host": host, **({"X-Forwarded-Proto": proto} if proto else {}),
+                **({"X-Forwarded-For": client} if client else {}), **(headers or {})}
         conn.request(method, path, body=body, headers=sent)
         response = conn.getresponse()
         response.body = response.read()  # type: ignore[attr-defined]
@@ -157,6 +172,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "SITE_URL": SITE_URL,
+        "TRUSTED_PROXY_COUNT": "1",  # as docker-compose.yml: the TLS proxy names the client
+        "DEFAULT_FROM_EMAIL": f"IOM Central Asia <newsletter@{MAIL_DOMAIN}>",
+        "MAIL_DOMAIN": MAIL_DOMAIN,
+        "DKIM_PRIVATE_KEY_PATH": str(DKIM_PRIVATE_KEY),
+        "DKIM_SELECTOR": DKIM_SELECTOR,
+        "DKIM_DOMAIN": MAIL_DOMAIN,
         "DATABASE_URL": database.url,
         "CELERY_BROKER_URL": redis,
         "REDIS_URL": redis,
@@ -175,9 +196,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stack.run("staff_user", "editor", "--role", "admin", "--email", "editor@example.org")
         stack.start(str(BIN / "gunicorn"), "--preload", "--workers", "2", "--bind",
                     f"127.0.0.1:{stack.port}", "mailer.wsgi:application", log="gunicorn.log")
+        # Sends go to SEND_TASK_QUEUE (fresh for this run); the audience app's own mails
+        # (confirmation, welcome) to Celery's default queue, whose key in this test Redis
+        # database may hold tasks of an earlier run, for mails of a database now dropped.
+        import redis as redis_client
+
+        redis_client.Redis.from_url(redis).delete(DEFAULT_QUEUE)
         stack.start(str(BIN / "celery"), "-A", "mailer", "worker", "--concurrency", "2",
-                    "--queues", env["SEND_TASK_QUEUE"], "--without-gossip", "--without-mingle",
-                    "--loglevel", "INFO", log="worker.log")
+                    "--queues", f"{env['SEND_TASK_QUEUE']},{DEFAULT_QUEUE}", "--without-gossip",
+                    "--without-mingle", "--loglevel", "INFO", log="worker.log")
         _wait_for(lambda: (_healthz(stack) or {}).get("status") == "ok", "gunicorn to answer /healthz")
         yield stack
     finally:
@@ -192,17 +219,73 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         database.destroy()
 
 
-# --- staff: log in and upload a photo through the proxy ---------------------------------------
+# --- a browser: forms, cookies, CSRF ---------------------------------------------------------
 
-class FormFields(HTMLParser):
-    def __init__(self) -> None:
+@dataclass
+class Form:
+    fields: dict[str, str] = field(default_factory=dict)  # what a browser would submit
+    names: set[str] = field(default_factory=set)  # every named control, submitted or not
+
+
+class Forms(HTMLParser):
+    """A page's forms as a browser submits them when no button is named: text, hidden and
+    password inputs, checked boxes, textareas (without the newline after the start tag,
+    which HTML drops) and each select's selected option, else its first."""
+
+    def __init__(self, html: str) -> None:
         super().__init__()
-        self.fields: dict[str, str] = {}
+        self.forms: list[Form] = []
+        self._form: Form | None = None
+        self._textarea = ""
+        self._select = ""
+        self.feed(html)
+        self.close()
+
+    def having(self, name: str) -> dict[str, str]:
+        """The fields of the first form with a control called ``name``."""
+        found = next((form for form in self.forms if name in form.names), None)
+        assert found is not None, f"no form on the page has a {name!r} control"
+        return dict(found.fields)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "input" and a.get("name"):
-            self.fields[str(a["name"])] = a.get("value") or ""
+        a = {key: value or "" for key, value in attrs}
+        if tag == "form":
+            self._form = Form()
+            self.forms.append(self._form)
+        form, name = self._form, a.get("name", "")
+        if form is None:
+            return
+        if tag == "option" and self._select:
+            if "selected" in a or self._select not in form.fields:
+                form.fields[self._select] = a.get("value", "")
+        if not name:
+            return
+        form.names.add(name)
+        kind = a.get("type", "text").lower()
+        if tag == "input" and kind in {"checkbox", "radio"}:
+            if "checked" in a:
+                form.fields[name] = a.get("value") or "on"
+        elif tag == "input" and kind not in {"submit", "button", "reset", "image", "file"}:
+            form.fields[name] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = name
+            form.fields[name] = ""
+        elif tag == "select":
+            self._select = name
+
+    def handle_data(self, data: str) -> None:
+        if self._form is not None and self._textarea:
+            self._form.fields[self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._form = None
+        elif tag == "textarea" and self._form is not None and self._textarea:
+            text = self._form.fields[self._textarea]
+            self._form.fields[self._textarea] = text[1:] if text.startswith("\n") else text
+            self._textarea = ""
+        elif tag == "select":
+            self._select = ""
 
 
 def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[str, str]:
@@ -212,35 +295,56 @@ def _cookies(response: http.client.HTTPResponse, jar: dict[str, str]) -> dict[st
     return jar
 
 
-def _cookie_header(jar: dict[str, str]) -> str:
-    return "; ".join(f"{k}={v}" for k, v in jar.items())
+def _cookie_headers(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}
 
+
+def _body(response: http.client.HTTPResponse) -> str:
+    return response.body.decode(errors="replace")  # type: ignore[attr-defined,no-any-return]
+
+
+def _form_submit(stack: Stack, path: str, jar: dict[str, str], having: str,
+                 values: dict[str, str], *, client: str | None = None) -> http.client.HTTPResponse:
+    """Open ``path`` and submit its form that has a ``having`` control, with ``values``
+    typed in, as a browser does: the page's cookies and CSRF token, Origin and Referer.
+    ``jar`` keeps the cookies of both answers."""
+    page = stack.request("GET", path, client=client, headers=_cookie_headers(jar))
+    assert page.status == 200, (path, page.status)
+    _cookies(page, jar)
+    fields = {**Forms(_body(page)).having(having), **values}
+    done = stack.request("POST", path, client=client, body=urlencode(fields).encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded", **_cookie_headers(jar),
+        "Origin": SITE_URL, "Referer": f"{SITE_URL}{path}"})
+    _cookies(done, jar)
+    return done
+
+
+# --- staff: log in, upload a photo, change things in the admin site --------------------------
 
 def _staff_session(stack: Stack) -> dict[str, str]:
     jar: dict[str, str] = {}
-    page = stack.request("GET", "/login/")
-    assert page.status == 200, page.status
-    _cookies(page, jar)
-    form = FormFields()
-    form.feed(page.body.decode())  # type: ignore[attr-defined]
-    body = urlencode({"csrfmiddlewaretoken": form.fields["csrfmiddlewaretoken"],
-                      "username": "editor", "password": stack.env["STAFF_PASSWORD"]}).encode()
-    done = stack.request("POST", "/login/", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": _cookie_header(jar),
-        "Origin": SITE_URL, "Referer": f"{SITE_URL}/login/"})
-    assert done.status == 302, (done.status, done.body[:500])  # type: ignore[attr-defined]
-    return _cookies(done, jar)
+    done = _form_submit(stack, "/login/", jar, "username",
+                        {"username": "editor", "password": stack.env["STAFF_PASSWORD"]})
+    assert done.status == 302, (done.status, _body(done)[:500])
+    return jar
+
+
+def _admin_save(stack: Stack, jar: dict[str, str], path: str, having: str,
+                values: dict[str, str]) -> None:
+    """Save an admin form as an Admin would: the page's form with ``values`` changed."""
+    done = _form_submit(stack, path, jar, having, values)
+    errors = re.findall(r'<ul class="errorlist[^"]*"[^>]*>.*?</ul>', _body(done), re.S)
+    assert done.status == 302, (path, done.status, errors)
 
 
 def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
-    page = stack.request("GET", "/library/", headers={"Cookie": _cookie_header(jar)})
+    page = stack.request("GET", "/library/", headers=_cookie_headers(jar))
     assert page.status == 200, page.status
-    form = FormFields()
-    form.feed(page.body.decode())  # type: ignore[attr-defined]
+    token = Forms(_body(page)).having("csrfmiddlewaretoken")["csrfmiddlewaretoken"]
     boundary = uuid.uuid4().hex
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
-        f'{form.fields["csrfmiddlewaretoken"]}\r\n'.encode(),
+        f'{token}\r\n'.encode(),
         f'--{boundary}\r\nContent-Disposition: form-data; name="alt_text"\r\n\r\n'
         "Migrants waiting at the border\r\n".encode(),
         f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="border.png"\r\n'
@@ -249,7 +353,7 @@ def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
     ]
     done = stack.request("POST", "/library/", body=b"".join(parts), headers={
         "Content-Type": f"multipart/form-data; boundary={boundary}", "Accept": "application/json",
-        "Cookie": _cookie_header(jar), "Origin": SITE_URL, "Referer": f"{SITE_URL}/library/"})
+        **_cookie_headers(jar), "Origin": SITE_URL, "Referer": f"{SITE_URL}/library/"})
     assert done.status == 201, (done.status, done.body[:500])  # type: ignore[attr-defined]
     return str(json.loads(done.body)["url"])  # type: ignore[attr-defined]
 
@@ -257,10 +361,12 @@ def _upload_photo(stack: Stack, jar: dict[str, str]) -> str:
 # --- send, then read what the relay received --------------------------------------------------
 
 class Links(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, html: str = "") -> None:
         super().__init__()
         self.images: set[str] = set()
         self.links: set[str] = set()
+        self.atom_feeds: set[str] = set()  # <link rel="alternate" type="application/atom+xml">
+        self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
@@ -268,10 +374,31 @@ class Links(HTMLParser):
             self.images.add(str(a["src"]))
         if tag == "a" and a.get("href"):
             self.links.add(str(a["href"]))
+        if (tag == "link" and a.get("href") and "alternate" in (a.get("rel") or "").split()
+                and a.get("type") == "application/atom+xml"):
+            self.atom_feeds.add(str(a["href"]))
+
+
+def _parsed(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[return-value]
+
+
+def _mail_to(stack: Stack, addresses: list[str]) -> list[bytes]:
+    """The messages the relay received for ``addresses``, as they came (oldest first)."""
+    raws = [path.read_bytes() for path in stack.sink.messages()]
+    return [raw for raw in raws if str(_parsed(raw)["X-Envelope-To"]) in addresses]
+
+
+def _dkim_txt(name: bytes, timeout: int = 5) -> bytes:
+    """The DNS answer of the mail domain: the test public key, under our selector only."""
+    if name != f"{DKIM_SELECTOR}._domainkey.{MAIL_DOMAIN}.".encode():
+        return b""
+    return b"v=DKIM1; k=rsa; p=" + DKIM_PUBLIC_KEY.read_bytes().strip()
 
 
 @pytest.fixture(scope="module")
-def received(stack: Stack) -> list[EmailMessage]:
+def received_raw(stack: Stack) -> list[bytes]:
+    """The campaign messages of one send of an issue to a private partner list."""
     photo_url = _upload_photo(stack, _staff_session(stack))
     issue = stack.tmp / "issue.md"
     issue.write_text(re.sub(r"/media/newsletter/[\w.-]+\.png", photo_url, SEED.read_text()))
@@ -282,9 +409,13 @@ def received(stack: Stack) -> list[EmailMessage]:
     stack.run("import_subscribers", str(audience), "--list", "partners", "--list-name", "Partners",
               "--kind", "partner")
     stack.run("send_issue", "smoke-issue", "--list", "partners", "--wait", "--timeout", "180")
-    _wait_for(lambda: len(stack.sink.messages()) >= len(PEOPLE), "the relay to receive every message")
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)  # type: ignore[misc]
-            for p in stack.sink.messages()]
+    _wait_for(lambda: len(_mail_to(stack, PEOPLE)) >= len(PEOPLE), "the relay to receive every message")
+    return _mail_to(stack, PEOPLE)
+
+
+@pytest.fixture(scope="module")
+def received(received_raw: list[bytes]) -> list[EmailMessage]:
+    return [_parsed(raw) for raw in received_raw]
 
 
 def _html_of(message: EmailMessage) -> str:
@@ -379,9 +510,145 @@ def test_requests_for_another_host_are_refused(stack: Stack) -> None:
 
 
 def test_healthz_reports_database_broker_and_a_live_worker(stack: Stack) -> None:
-    _wait_for(lambda: (_healthz(stack) or {}).get("workers", {}).get("ok") is True,  # type: ignore[union-attr]
-              "a worker heartbeat")
+    def worker_alive() -> bool:
+        workers = (_healthz(stack) or {}).get("workers")
+        return isinstance(workers, dict) and workers.get("ok") is True
+
+    _wait_for(worker_alive, "a worker heartbeat")
     response = stack.request("GET", "/healthz?require=worker", proto=None, host="127.0.0.1")
     report = json.loads(response.body)  # type: ignore[attr-defined]
     assert response.status == 200, report
     assert report["database"]["ok"] and report["broker"]["ok"] and report["workers"]["alive"] >= 1
+
+
+# --- DKIM ---------------------------------------------------------------------------------------
+
+def test_every_campaign_message_verifies_with_the_published_dkim_key(received_raw: list[bytes]) -> None:
+    assert len(received_raw) == len(PEOPLE)
+    for raw in received_raw:
+        assert dkim.verify(raw, dnsfunc=_dkim_txt), raw.split(b"\r\n\r\n", 1)[0].decode()
+
+
+def test_campaign_message_ids_are_of_the_mail_domain(received: list[EmailMessage]) -> None:
+    assert len(received) == len(PEOPLE)
+    for message in received:
+        assert str(message["Message-ID"]).endswith(f"@{MAIL_DOMAIN}>"), message["Message-ID"]
+
+
+# --- the public archive -------------------------------------------------------------------------
+
+ARCHIVED = "/archive/smoke-issue/en/"
+
+
+@pytest.fixture(scope="module")
+def archived(stack: Stack, received: list[EmailMessage]) -> str:
+    """The path of the sent issue in the archive, after an Admin ticked *public in the
+    archive* in the admin site: it went only to a private list, so it was not public."""
+    assert ARCHIVED not in Links(_body(stack.request("GET", "/archive/"))).links
+    issue_id = stack.run("shell", "--no-imports", "-c", (
+        "from mailer.issues.models import Issue; print(Issue.objects.get(slug='smoke-issue').pk)"))
+    _admin_save(stack, _staff_session(stack), f"/admin/issues/issue/{issue_id.strip()}/change/",
+                "archive_public", {"archive_public": "on"})
+    return ARCHIVED
+
+
+def test_the_archive_lists_a_sent_issue_an_admin_made_public(stack: Stack, archived: str) -> None:
+    page = stack.request("GET", "/archive/")
+    assert page.status == 200
+    assert archived in Links(_body(page)).links
+
+
+def test_the_archive_advertises_its_atom_feed(stack: Stack, archived: str) -> None:
+    feeds = Links(_body(stack.request("GET", "/archive/"))).atom_feeds
+    assert feeds == {"/archive/feed/"}
+    response = stack.request("GET", "/archive/feed/")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/atom+xml")
+
+
+def test_every_entry_of_the_atom_feed_links_to_a_page_that_answers(stack: Stack, archived: str) -> None:
+    response = stack.request("GET", "/archive/feed/")
+    feed = ET.fromstring(response.body)  # type: ignore[attr-defined]  # noqa: S314 - our own app's feed
+    assert feed.tag == f"{ATOM}feed"
+    links = [link.get("href", "") for entry in feed.iter(f"{ATOM}entry")
+             for link in entry.iter(f"{ATOM}link")]
+    assert f"{SITE_URL}{archived}" in links, links
+    for href in links:
+        assert href.startswith(f"{SITE_URL}/"), href
+        assert stack.request("GET", _site_path(href)).status == 200, href
+
+
+def test_the_archived_email_document_is_served_in_a_sandbox(stack: Stack, archived: str) -> None:
+    response = stack.request("GET", f"{archived}email/")
+    assert response.status == 200
+    policy = {d.strip().split(" ", 1)[0]: d.strip()
+              for d in response.headers["Content-Security-Policy"].split(";")}
+    assert "sandbox" in policy, policy
+    assert "allow-scripts" not in policy["sandbox"] and "allow-same-origin" not in policy["sandbox"]
+
+
+# --- double opt-in on a public list ---------------------------------------------------------------
+
+READERS = "readers"
+
+
+@dataclass
+class Confirmation:
+    address: str
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        return _parsed(self.raw)
+
+
+@pytest.fixture(scope="module")
+def confirmation(stack: Stack) -> Confirmation:
+    """An Admin opened a public double opt-in list in the admin site; a person asked for it
+    on its subscribe page. The mail the relay received for them."""
+    _admin_save(stack, _staff_session(stack), "/admin/subscribers/mailinglist/add/", "visibility", {
+        "name": "Readers", "slug": READERS, "kind": "public", "opt_in": "double",
+        "visibility": "public"})
+    # Fresh for each run: an address gets at most 3 confirmation mails a day, and one client
+    # may post the form 10 times an hour; the counts outlive this stack in Redis.
+    address = f"reader-{uuid.uuid4().hex[:8]}@example.org"
+    client = f"198.51.100.{secrets.randbelow(254) + 1}"
+    done = _form_submit(stack, f"/subscribe/{READERS}/", {}, "email",
+                        {"email": address, "name": "Reader", "consent": "on"}, client=client)
+    assert done.status == 200, (done.status, _body(done)[:500])
+    _wait_for(lambda: _mail_to(stack, [address]), f"the confirmation mail to {address}")
+    [raw] = _mail_to(stack, [address])
+    return Confirmation(address, raw)
+
+
+def _statuses(stack: Stack, address: str, list_slug: str) -> str:
+    return stack.run("shell", "--no-imports", "-c", (
+        "from subscribers.models import Subscription; "
+        f"print(list(Subscription.objects.filter(subscriber__email={address!r}, "
+        f"mailing_list__slug={list_slug!r}).values_list('status', flat=True)))")).strip()
+
+
+def test_the_confirmation_mail_is_multipart_alternative(confirmation: Confirmation) -> None:
+    message = confirmation.message
+    assert message.get_content_type() == "multipart/alternative"
+    assert [part.get_content_type() for part in message.iter_parts()] == ["text/plain", "text/html"]
+
+
+def test_the_confirmation_mail_verifies_with_the_published_dkim_key(confirmation: Confirmation) -> None:
+    assert dkim.verify(confirmation.raw, dnsfunc=_dkim_txt)
+
+
+def test_the_confirmation_mail_id_is_of_the_mail_domain(confirmation: Confirmation) -> None:
+    assert str(confirmation.message["Message-ID"]).endswith(f"@{MAIL_DOMAIN}>")
+
+
+def test_the_confirm_link_confirms_the_subscription_behind_the_proxy(
+        stack: Stack, confirmation: Confirmation) -> None:
+    links = [href for href in Links(_html_of(confirmation.message)).links
+             if href.startswith(f"{SITE_URL}/confirm/")]
+    assert len(links) == 1, links
+    assert _statuses(stack, confirmation.address, READERS) == "['unconfirmed']"
+    # A GET only shows the button (link scanners open every URL); the person presses it.
+    done = _form_submit(stack, _site_path(links[0]), {}, "csrfmiddlewaretoken", {})
+    assert done.status == 200, (done.status, _body(done)[:500])
+    assert _statuses(stack, confirmation.address, READERS) == "['confirmed']"
