@@ -62,7 +62,23 @@ class IssueAdmin(admin.ModelAdmin):
     def save_formset(self, request: Any, form: Any, formset: Any, change: bool) -> None:
         # A changed source is a new revision: the cached compiled email is then stale.
         for variant_form in formset.forms:
-            if "source_markdown" in getattr(variant_form, "changed_data", []) \
-                    and variant_form.instance.pk:
-                variant_form.instance.revision += 1
+            if variant_form.instance.pk and "source_markdown" in getattr(
+                    variant_form, "changed_data", []):
+                if _source_edited(variant_form):
+                    variant_form.instance.revision += 1
+                else:  # only how the browser sent it differs: keep the source as it was
+                    variant_form.instance.source_markdown = variant_form.initial[
+                        "source_markdown"]
         super().save_formset(request, form, formset, change)
+
+
+def _source_edited(variant_form: Any) -> bool:
+    """Whether the text was edited. A browser sends a textarea with CRLF line ends and the
+    form strips its trailing newline, so saving an untouched issue (say, to tick "public in
+    the archive") must not count as an edit that throws away the compiled email."""
+    def same(text: str) -> str:
+        return text.replace("\r\n", "\n").strip()
+
+    before = variant_form.initial.get("source_markdown") or ""
+    after = variant_form.cleaned_data.get("source_markdown") or ""
+    return same(before) != same(after)
