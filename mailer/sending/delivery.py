@@ -372,8 +372,14 @@ def delivery_lease_extend(send_id: int, low_id: int, high_id: int, owner: str,
     """Renew the leases in the range of ``owner`` and its connections (the heartbeat);
     returns rows renewed."""
     until = timezone.now() + timedelta(seconds=seconds or settings.SEND_LEASE_SECONDS)
-    return Delivery.objects.filter(_held_by(owner), send_id=send_id, id__gte=low_id,
-                                   id__lte=high_id, status=D.SENDING).update(lease_until=until)
+    held = Delivery.objects.filter(_held_by(owner), send_id=send_id, id__gte=low_id,
+                                   id__lte=high_id, status=D.SENDING)
+    # The heartbeat runs beside the runner, whose grouped outcome write locks rows of the
+    # same range in another order: waiting for them could deadlock the two (issue 14).
+    # A row locked now is being recorded (its lease ends) or claimed: skip it, never wait.
+    locked = held.order_by("id").select_for_update(skip_locked=True).values("id")
+    with transaction.atomic():
+        return Delivery.objects.filter(id__in=locked).update(lease_until=until)
 
 
 def _held_by(owner: str) -> Q:

@@ -326,6 +326,16 @@ class RangeSender:
                 break
         recorded_at = time.perf_counter()
         self.timings.wait += recorded_at - started
+        try:
+            self._record(done, recorded_at)
+        finally:
+            # Their results are taken: whatever happened to the record, no connection of
+            # ``done`` has a message out. (A failed write leaves the rows leased; their
+            # lease expiry flags each connection's unrecorded message, DESIGN.md inv. 3.)
+            for result in done:
+                result.connection.busy = False
+
+    def _record(self, done: list[Result], recorded_at: float) -> None:
         outcomes: list[tuple[ledger.Outcome, DeliveryError | None]] = []
         for result in done:
             outcome = self._outcome(result)
@@ -343,8 +353,6 @@ class RangeSender:
             if outcome.status == D.BOUNCED and exc is not None:
                 suppression_add(outcome_email(done, outcome.id), Suppression.Reason.HARD_BOUNCE,
                                 detail=f"SMTP {exc.code} {exc.reply}"[:500])
-        for result in done:
-            result.connection.busy = False
         self.unchecked += len(outcomes)
         if self.unchecked >= CHUNK:
             self.unchecked = 0
