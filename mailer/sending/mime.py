@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import html
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +41,10 @@ def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
+PLAIN_VALUE = re.compile(r"[\x20-\x3c\x3e-\x7e]+")  # printable ASCII but "=": QP leaves it as is
+QP_PIECE = QP_MAX_LINE - 1  # characters before a soft line break
+
+
 def qp_encode_chunk(text: str) -> bytes:
     """QP-encode ``text`` so that the result can be followed by any other chunk.
 
@@ -48,6 +53,13 @@ def qp_encode_chunk(text: str) -> bytes:
     """
     if not text:
         return b""
+    if PLAIN_VALUE.fullmatch(text):
+        # The common per-recipient value (a URL, a name in Latin letters): nothing to
+        # escape, only lines to cut (RFC 2045 §6.7 rules 2 and 5). A space before a soft
+        # break is not trailing whitespace: the "=" follows it.
+        data = text.encode("ascii")
+        return b"".join(data[i:i + QP_PIECE] + b"=" + CRLF
+                        for i in range(0, len(data), QP_PIECE))
     data = _crlf(text).encode("utf-8")
     out = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
     # b2a_qp uses "\n" for soft breaks when the input has no CRLF at all.
@@ -135,6 +147,22 @@ def message_id_for(send_id: int, subscriber_id: int) -> str:
     return f"<{send_id}.{subscriber_id}.{digest}@{settings.MAIL_DOMAIN}>"
 
 
+_date_last: tuple[int, bytes] = (0, b"")
+
+
+def date_header(date: datetime | None = None) -> bytes:
+    """``Date:`` of ``date``, or of now; now's is formatted once per second (a send
+    formats thousands a second, and the field has no finer resolution)."""
+    global _date_last
+    if date is not None:
+        return f"Date: {format_datetime(date)}\r\n".encode()
+    second = int(time.time())
+    if _date_last[0] != second:
+        when = format_datetime(datetime.fromtimestamp(second, UTC))
+        _date_last = (second, f"Date: {when}\r\n".encode())
+    return _date_last[1]
+
+
 @dataclass(frozen=True)
 class Recipient:
     delivery_id: int
@@ -199,10 +227,9 @@ class MessageTemplate:
         text_parts, html_parts = ((self.text_wire, self.html_wire) if smtp
                                   else (self.text_parts, self.html_parts))
         message_id = message_id_for(self.send_id, rcpt.subscriber_id)
-        when = format_datetime(date or datetime.now(UTC))
         b = self.boundary
         out = [
-            f"Date: {when}\r\n".encode(),
+            date_header(date),
             b"To: " + address_encode(rcpt.name, rcpt.email).encode() + CRLF,
             self.head,
             f"Message-ID: {message_id}\r\n".encode(),
