@@ -5,7 +5,10 @@ aiosmtpd sink, which is much slower and then the bottleneck — the report says 
 
 1. per-message build cost: our pre-encoded MIME path vs ``email.message.EmailMessage``;
 2. baseline: a plain ``smtplib`` loop sending one pre-built message N times over 8
-   threads (8 connections, one process) — roughly what the sink and the machine allow;
+   threads (8 connections, one process; smtplib's own Python work per message, under one
+   GIL, is what limits it), and the ceiling: the same message over raw pipelined sockets
+   from one process per CPU, doing nearly nothing per message — what the sink and the
+   kernel take — with the sink's CPU per message;
 3. planning: ``send_start`` (one INSERT ... SELECT + batch cut) for N recipients;
 4. the full pipeline: N recipients, the worker started as the project starts it
    (``celery -A mailer worker``: prefork, one process per CPU, SEND_CONNECTIONS_PER_WORKER
@@ -183,6 +186,77 @@ def baseline(port: int, message: bytes, total: int, threads: int) -> dict[str, f
             "threads": threads}
 
 
+def _raw_thread(port: int, wire: bytes, count: int) -> None:
+    """Pipelined MAIL/RCPT/DATA, then the pre-dot-stuffed message: the least a client can
+    do per message."""
+    with socket.create_connection(("127.0.0.1", port)) as sock, sock.makefile("rb") as replies:
+        def reply() -> bytes:
+            while (line := replies.readline())[3:4] == b"-":
+                pass
+            return line
+
+        reply()
+        sock.sendall(b"EHLO bench.example\r\n")
+        reply()
+        for i in range(count):
+            sock.sendall(b"MAIL FROM:<bounces@bounce.example.org>\r\nRCPT TO:<r%d@load.example>"
+                         b"\r\nDATA\r\n" % i)
+            if not (reply().startswith(b"250") and reply().startswith(b"250")
+                    and reply().startswith(b"354")):
+                sys.exit("the raw baseline was refused")
+            sock.sendall(wire)
+            reply()
+        sock.sendall(b"QUIT\r\n")
+
+
+def raw_ceiling(port: int, message: bytes, total: int, processes: int, threads: int,
+                sink_pid: int | None) -> dict[str, float]:
+    """What the sink and the kernel take when the client does nearly nothing per message:
+    ``processes`` x ``threads`` raw sockets. Also the sink's own CPU per message."""
+    ctx = multiprocessing.get_context("fork")
+    wire = re.sub(rb"(?m)^\.", b"..", message) + b".\r\n"
+    per = total // (processes * threads)
+    sink_before = _proc_cpu(sink_pid)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    pool = [ctx.Process(target=_raw_run, args=(port, wire, per, threads))
+            for _ in range(processes)]
+    for proc in pool:
+        proc.start()
+    for proc in pool:
+        proc.join()
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    sent = per * processes * threads
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    sink_cpu = _proc_cpu(sink_pid) - sink_before
+    return {"messages": sent, "rate": sent / wall, "client_cpu_ms": cpu / sent * 1000,
+            "sink_cpu_ms": sink_cpu / sent * 1000 if sink_pid else 0.0,
+            "processes": processes, "threads": threads}
+
+
+def _raw_run(port: int, wire: bytes, count: int, threads: int) -> None:
+    import threading
+
+    pool = [threading.Thread(target=_raw_thread, args=(port, wire, count))
+            for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+def _proc_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (0 when it cannot be read)."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _baseline_run(port: int, message: bytes, total: int, threads: int) -> None:
     import threading
 
@@ -307,6 +381,8 @@ def main() -> None:
             row.mailing_list_id)).data
         results["message_bytes"] = len(message)
         results["baseline"] = baseline(sink.port, message, n, ARGS.baseline_threads)
+        results["raw"] = raw_ceiling(sink.port, message, n, os.cpu_count() or 2,
+                                     ARGS.baseline_threads, sink.proc.pid if sink.proc else None)
 
         # 4. the full pipeline
         results["pipeline"] = pipeline(send.pk, sink.port, workers)
@@ -515,11 +591,17 @@ def report(r: dict[str, Any]) -> None:
     print(f"planning {r['planned']} recipients: {r['plan_seconds']:.2f} s")
     print(f"baseline smtplib, {b['threads']} threads: {b['rate']:.0f} msg/s "
           f"({b['messages']} in {b['seconds']:.1f} s, CPU {b['cpu_seconds']:.1f} s)")
+    raw = r["raw"]
+    print(f"ceiling, raw sockets ({raw['processes']} processes x {raw['threads']} threads, "
+          f"pipelined, pre-stuffed, nothing per message): {raw['rate']:.0f} msg/s; client CPU "
+          f"{raw['client_cpu_ms']:.3f} ms per message, sink CPU {raw['sink_cpu_ms']:.3f} ms "
+          "per message")
     per_msg = p["cpu_seconds"] / p["messages"] * 1000 if p["messages"] else 0.0
     print(f"pipeline, {r['workers']} worker processes: {p['rate']:.0f} msg/s end to end, first "
           f"to last recorded delivery ({p['rate_with_startup']:.0f} msg/s incl. worker start), "
           f"{p['messages']} sent, status {p['status']}")
-    print(f"pipeline / baseline: {p['rate'] / b['rate']:.2f}")
+    print(f"pipeline / baseline: {p['rate'] / b['rate']:.2f}; pipeline / ceiling: "
+          f"{p['rate'] / raw['rate']:.2f}")
     print(f"worker CPU: {p['cpu_seconds']:.1f} s = {per_msg:.3f} ms per message; peak RSS of "
           f"all workers {p['peak_rss_mb']:.0f} MB")
     prof = p["profile"]
