@@ -116,10 +116,16 @@ class LeaseHeartbeat:
         send_id, low_id, high_id, owner = self.args
         try:
             while not self.stopped.wait(settings.SEND_LEASE_SECONDS / 3):
-                ledger.delivery_lease_extend(send_id, low_id, high_id, owner)
-                _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
-        except DatabaseError:
-            log.exception("lease heartbeat of send %s batch %s stopped", send_id, low_id)
+                try:
+                    ledger.delivery_lease_extend(send_id, low_id, high_id, owner)
+                    _batch_mark(send_id, low_id, SendBatch.Status.RUNNING)
+                except DatabaseError:
+                    # A lost connection or a killed statement need not cost a live batch
+                    # its rows: the next beat, on a new connection, is still within the
+                    # lease (two more beats before it runs out).
+                    log.warning("lease heartbeat of send %s batch %s: renewal failed, "
+                                "retrying", send_id, low_id, exc_info=True)
+                    connection.close()
         finally:
             connection.close()  # this thread's own connection
 

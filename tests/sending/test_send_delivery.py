@@ -342,3 +342,38 @@ def test_a_failed_outcome_write_stops_the_batch_and_leaves_its_rows_leased(
     assert len(sink.messages()) >= 1
     statuses = set(Delivery.objects.filter(send=send).values_list("status", flat=True))
     assert "sending" in statuses and "sent" not in statuses
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_keeps_renewing_after_a_failed_renewal(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One failed renewal (a dropped connection, a killed statement) used to stop the
+    heartbeat for good, and a live batch then lost its rows when the lease ran out."""
+    from django.db import DatabaseError
+
+    from mailer.sending.runner import LeaseHeartbeat
+
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_start(send.pk)
+    settings.SEND_LEASE_SECONDS = 0.6  # renewed every 0.2 s
+    low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
+    claimed = ledger.delivery_claim_batch(send.pk, low, high, owner="w1", limit=10)
+    first_lease = Delivery.objects.get(pk=claimed[0].id).lease_until
+    real, calls = ledger.delivery_lease_extend, []
+
+    def flaky(*args: Any, **kwargs: Any) -> int:
+        calls.append(args)
+        if len(calls) == 1:
+            raise DatabaseError("server closed the connection unexpectedly")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "delivery_lease_extend", flaky)
+    heartbeat = LeaseHeartbeat(send.pk, low, high, "w1")
+    heartbeat.begin()
+    try:
+        wait_until(lambda: Delivery.objects.get(pk=claimed[0].id).lease_until > first_lease,
+                   timeout=10, what="the lease to be renewed after a failed renewal")
+    finally:
+        heartbeat.end()
+    assert len(calls) >= 2
