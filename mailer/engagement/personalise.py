@@ -131,8 +131,18 @@ class SendTracking:
         """The modes of the next deliveries in id order, in two queries per chunk."""
         ids = list(Delivery.objects.filter(send_id=self.send.pk, id__gte=delivery_id)
                    .order_by("id").values_list("subscriber_id", flat=True)[:MODES_CHUNK])
-        ids.append(subscriber_id)
-        lists: dict[int, list[str]] = {i: [self.mode] for i in ids if i is not None}
+        self.modes_prefetch([*ids, subscriber_id])
+
+    def modes_prefetch(self, subscriber_ids: Sequence[int | None]) -> None:
+        """Look up, in one query, the modes of these people (those not known yet): the
+        sender calls it with the rows it has just claimed, so that ``mode_for`` finds
+        them all without reading the ledger again."""
+        if self.mode == TrackingMode.OFF:
+            return
+        lists: dict[int, list[str]] = {i: [self.mode] for i in subscriber_ids
+                                       if i is not None and i not in self.person_modes}
+        if not lists:
+            return
         for sub_id, list_id, current in Subscription.objects.filter(
                 subscriber_id__in=lists, status=Subscription.Status.CONFIRMED).values_list(
                 "subscriber_id", "mailing_list_id", "mailing_list__tracking_mode"):

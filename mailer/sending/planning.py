@@ -70,16 +70,26 @@ def issue_reached_elsewhere(send: Send, *, at_send_time: bool = False) -> QueryS
 
 
 def audience_queryset(send: Send, *, at_send_time: bool = False,
-                      others_reached: bool = True) -> QuerySet[Subscriber]:
+                      others_reached: bool = True,
+                      among: Sequence[int] | None = None) -> QuerySet[Subscriber]:
     """Everyone the send may mail right now: active, confirmed in at least one chosen
     list, confirmed in none of the excluded lists, not suppressed, in the segment, and
     not reached by another send of the same issue (``others_reached=False``: the caller
-    knows, under the planning lock, that no other send of the issue has reached anyone)."""
+    knows that no other send of the issue has reached anyone).
+
+    ``among``: only these subscriber ids (the sender's re-check of the rows it claimed).
+    The ids are also put on the subscription lookups, so that PostgreSQL probes the
+    subscriptions of these people instead of scanning every subscription (5 ms per
+    claim at 50,000 subscribers)."""
     list_ids = [ml.pk for ml in send.lists.all()]
     excluded_ids = [ml.pk for ml in send.excluded_lists.all()]
     confirmed = Subscription.objects.filter(subscriber=OuterRef("pk"),
                                             status=Subscription.Status.CONFIRMED)
-    qs = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).filter(
+    people = Subscriber.objects.all()
+    if among is not None:
+        confirmed = confirmed.filter(subscriber_id__in=among)
+        people = people.filter(pk__in=among)
+    qs = people.filter(status=Subscriber.Status.ACTIVE).filter(
         Exists(confirmed.filter(mailing_list_id__in=list_ids)))
     if excluded_ids:
         qs = qs.exclude(Exists(confirmed.filter(mailing_list_id__in=excluded_ids)))
@@ -185,6 +195,17 @@ def _statistics_refresh(cur: Any, *, ledger: bool = False) -> None:
     cur.execute(f"ANALYZE {tables}")
 
 
+def _ledger_statistics_refresh(cur: Any) -> None:
+    """ANALYZE the ledger on PostgreSQL once the send's rows are in (this transaction's
+    own rows count). Batches look rows up by send and id range (claims, the error
+    budget, tracking modes); with the statistics of before the INSERT the planner took a
+    50,000-row send for 48 rows and read all of them for each such lookup: 8 ms instead
+    of 0.2 ms per 500 rows in the benchmark. Autovacuum would come round only after a
+    minute, when a send of that size is over."""
+    if connection.vendor == "postgresql":
+        cur.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)}")
+
+
 @dataclass(frozen=True)
 class PlanResult:
     send_id: int
@@ -245,6 +266,8 @@ def send_plan(send: Send, *, batch_size: int | None = None) -> PlanResult:
             sql, params = plan_insert_sql(send, replan=replan, others_reached=others)
             cur.execute(sql, params)
             inserted = max(cur.rowcount, 0)
+            if inserted:
+                _ledger_statistics_refresh(cur)
         ranges = batches_cut(send.pk, size)
         SendBatch.objects.bulk_create(
             [SendBatch(send_id=send.pk, low_id=lo, high_id=hi, size=n) for lo, hi, n in ranges],

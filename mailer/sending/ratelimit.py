@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -142,11 +143,13 @@ def token_debt(key: str, tokens: float) -> None:
 
 def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = None,
                     rate_origin: str = "SEND_RATE_PER_SECOND",
-                    blocks: TokenBlocks | None = None) -> float:
+                    blocks: TokenBlocks | None = None,
+                    waiting: Callable[[], None] | None = None) -> float:
     """Block until the route's (and the recipient domain's) bucket grants a message.
     ``rate`` is the route's limit (default SEND_RATE_PER_SECOND; 0 = none) and
     ``rate_origin`` says where it was set, for the error when Redis is not configured.
     With ``blocks``, tokens come from Redis a block at a time (see ``TokenBlocks``).
+    ``waiting`` is called after each sleep (a slow route is waiting, not stuck).
     Returns seconds slept. A no-op when no limit is configured."""
     slept = 0.0
     rate = settings.SEND_RATE_PER_SECOND if rate is None else rate
@@ -163,6 +166,8 @@ def rate_limit_wait(route_label: str, recipient: str, *, rate: float | None = No
         while (wait := (blocks.take(key, r) if blocks else token_take(key, r))) > 0:
             time.sleep(wait)
             slept += wait
+            if waiting is not None:
+                waiting()
     return slept
 
 

@@ -11,6 +11,7 @@ from django.test import Client
 
 from mailer.engagement.intake import hits_flush_all
 from mailer.engagement.models import Actor, Event, Hit, TrackedLink
+from mailer.engagement.personalise import SendTracking
 from mailer.engagement.report import send_engagement
 from mailer.engagement.tokens import tracking_token
 from mailer.issues.models import Issue
@@ -42,6 +43,18 @@ def test_it_gives_a_person_on_several_lists_the_most_private_mode(
     assert send.tracking_mode == "per-person"
     assert "/t/o/" not in part(built(send, people["both"]), "html")
     assert "/t/o/" in part(built(send, people["only"]), "html")
+
+
+def test_modes_prefetched_for_claimed_people_need_no_query_when_built(
+        issue: Issue, lists: dict[str, MailingList], people: dict[str, Subscriber],
+        django_assert_num_queries: Any) -> None:
+    send = planned(issue, [lists["partners"]])
+    tracking = SendTracking(send)
+    tracking.modes_prefetch([people["both"].pk, people["only"].pk, None])
+    rows = list(Delivery.objects.filter(send=send).values_list("pk", "subscriber_id"))
+    with django_assert_num_queries(0):
+        modes = {sub: tracking.mode_for(pk, sub) for pk, sub in rows}
+    assert modes == {people["both"].pk: "off", people["only"].pk: "per-person"}
 
 
 def test_it_keeps_the_mode_frozen_at_planning_when_a_list_changes_later(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from typing import Any
@@ -17,7 +19,7 @@ from mailer.sending import delivery as ledger
 from mailer.sending.mime import message_id_for
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import send_create, send_start
-from mailer.sending.runner import delivery_send_range
+from mailer.sending.runner import LeaseHeartbeat, delivery_send_range
 from mailer.sending.verp import verp_read
 from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription
@@ -171,29 +173,86 @@ def test_it_delivers_a_line_holding_a_single_dot_intact(sink: SinkServer, settin
     assert sink_read(sink.messages()[0])[2] == body
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_heartbeat_renews_the_leases_of_a_live_worker_and_stops_with_it(
-        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
-        settings: Any) -> None:
-    """Leases are short; a worker that lives (however slow its relay) keeps its rows
-    because a thread renews them, and stops renewing when the batch ends."""
-    from mailer.sending.runner import LeaseHeartbeat
+@dataclass
+class ShortLeases:
+    """A started send whose first rows owner "w1" claimed, with leases of 0.6 s (so a
+    heartbeat beats every 0.2 s)."""
 
+    send: Send
+    low: int
+    high: int
+    claimed: list[ledger.Claimed]
+
+    def lease(self) -> datetime:
+        lease = Delivery.objects.get(pk=self.claimed[0].id).lease_until
+        assert lease is not None
+        return lease
+
+    def heartbeat(self, **options: Any) -> LeaseHeartbeat:
+        return LeaseHeartbeat(self.send.pk, self.low, self.high, "w1", **options)
+
+
+@pytest.fixture
+def short_leases(issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+                 settings: Any) -> ShortLeases:
     send = send_create(issue, [lists["partners"], lists["public"]])
     send_start(send.pk)
-    settings.SEND_LEASE_SECONDS = 0.6  # renewed every 0.2 s
+    settings.SEND_LEASE_SECONDS = 0.6
     low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
     claimed = ledger.delivery_claim_batch(send.pk, low, high, owner="w1", limit=10)
-    first_lease = Delivery.objects.get(pk=claimed[0].id).lease_until
-    heartbeat = LeaseHeartbeat(send.pk, low, high, "w1")
+    return ShortLeases(send, low, high, claimed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_renews_the_leases_of_a_live_worker_and_stops_with_it(
+        short_leases: ShortLeases) -> None:
+    """Leases are short; a worker that lives (however slow its relay) keeps its rows
+    because a thread renews them, and stops renewing when the batch ends."""
+    first_lease = short_leases.lease()
+    heartbeat = short_leases.heartbeat()
     heartbeat.begin()
     try:
-        wait_until(lambda: Delivery.objects.get(pk=claimed[0].id).lease_until > first_lease,
+        wait_until(lambda: short_leases.lease() > first_lease,
                    timeout=10, what="the lease to be renewed")
     finally:
         heartbeat.end()
     assert heartbeat.thread is not None and not heartbeat.thread.is_alive()
-    assert SendBatch.objects.get(send=send).status == "running"
+    assert SendBatch.objects.get(send=short_leases.send).status == "running"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_gives_the_rows_up_when_the_sender_has_not_moved_for_its_stall_limit(
+        short_leases: ShortLeases) -> None:
+    """A live process whose sender hangs (an SMTP answer or a database call that never
+    comes) must not hold its rows forever: the heartbeat stops renewing, and lease expiry
+    hands the rows to another worker as if the process had died."""
+    heartbeat = short_leases.heartbeat(stall_seconds=1.0)
+    heartbeat.begin()
+    try:
+        wait_until(lambda: heartbeat.thread is not None and not heartbeat.thread.is_alive(),
+                   timeout=10, what="the heartbeat to stop renewing")
+        last_lease = short_leases.lease()
+        wait_until(lambda: timezone.now() > last_lease, timeout=10, what="the lease to run out")
+        returned = ledger.delivery_leases_expire(
+            short_leases.send.pk, short_leases.low, short_leases.high)
+    finally:
+        heartbeat.end()
+    assert returned == len(short_leases.claimed)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_keeps_renewing_while_the_sender_reports_progress(
+        short_leases: ShortLeases) -> None:
+    heartbeat = short_leases.heartbeat(stall_seconds=1.0)
+    heartbeat.begin()
+    try:
+        for _ in range(12):  # 2.4 s: more than twice the stall limit
+            heartbeat.progress()
+            time.sleep(0.2)
+        assert heartbeat.thread is not None and heartbeat.thread.is_alive()
+        assert short_leases.lease() > timezone.now()
+    finally:
+        heartbeat.end()
 
 
 def test_it_restores_durable_commits_on_the_connection_after_a_batch(
@@ -346,20 +405,12 @@ def test_a_failed_outcome_write_stops_the_batch_and_leaves_its_rows_leased(
 
 @pytest.mark.django_db(transaction=True)
 def test_the_heartbeat_keeps_renewing_after_a_failed_renewal(
-        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
-        settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        short_leases: ShortLeases, monkeypatch: pytest.MonkeyPatch) -> None:
     """One failed renewal (a dropped connection, a killed statement) used to stop the
     heartbeat for good, and a live batch then lost its rows when the lease ran out."""
     from django.db import DatabaseError
 
-    from mailer.sending.runner import LeaseHeartbeat
-
-    send = send_create(issue, [lists["partners"], lists["public"]])
-    send_start(send.pk)
-    settings.SEND_LEASE_SECONDS = 0.6  # renewed every 0.2 s
-    low, high = SendBatch.objects.filter(send=send).values_list("low_id", "high_id").get()
-    claimed = ledger.delivery_claim_batch(send.pk, low, high, owner="w1", limit=10)
-    first_lease = Delivery.objects.get(pk=claimed[0].id).lease_until
+    first_lease = short_leases.lease()
     real, calls = ledger.delivery_lease_extend, []
 
     def flaky(*args: Any, **kwargs: Any) -> int:
@@ -369,10 +420,10 @@ def test_the_heartbeat_keeps_renewing_after_a_failed_renewal(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ledger, "delivery_lease_extend", flaky)
-    heartbeat = LeaseHeartbeat(send.pk, low, high, "w1")
+    heartbeat = short_leases.heartbeat()
     heartbeat.begin()
     try:
-        wait_until(lambda: Delivery.objects.get(pk=claimed[0].id).lease_until > first_lease,
+        wait_until(lambda: short_leases.lease() > first_lease,
                    timeout=10, what="the lease to be renewed after a failed renewal")
     finally:
         heartbeat.end()

@@ -7,8 +7,11 @@ import pytest
 from mailer.issues.models import Issue
 from mailer.sending.models import Delivery, Send
 from mailer.sending.planning import audience_queryset, send_create, send_plan
+from mailer.sending.runner import delivery_send_range
 from mailer.sending.state import send_transition
+from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber
+from tests.sending.conftest import subscriber_make
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +67,27 @@ def test_at_send_time_only_finished_mail_of_another_send_counts(
     Delivery.objects.filter(send=first, email="bek@ngo.kg").update(status=Delivery.Status.SENT)
     recheck = set(audience_queryset(second, at_send_time=True).values_list("email", flat=True))
     assert "bek@ngo.kg" not in recheck
+
+
+def test_the_sender_skips_a_person_another_send_of_the_issue_mailed_after_planning(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
+        sink: SinkServer) -> None:
+    first = planned_send(issue, [lists["partners"]])
+    second = planned_send(issue, [lists["public"]])
+    Delivery.objects.create(send=second, subscriber=audience["bek"], email="bek@ngo.kg",
+                            variant=issue.variants.get(language="en"))
+    Delivery.objects.filter(send=first, email="bek@ngo.kg").update(status=Delivery.Status.SENT)
+    ids = Delivery.objects.filter(send=second).values_list("id", flat=True)
+    delivery_send_range(second.pk, min(ids), max(ids))
+    assert Delivery.objects.get(send=second, email="bek@ngo.kg").status == "skipped"
+    assert Delivery.objects.get(send=second, email="dina@gov.tj").status == "sent"
+
+
+def test_the_send_time_recheck_of_some_people_answers_as_the_whole_audience_does(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    send = planned_send(issue, [lists["partners"], lists["public"]])
+    everyone = set(audience_queryset(send, at_send_time=True).values_list("pk", flat=True))
+    stranger = subscriber_make("eve@example.org")  # on no list of the send
+    some = [audience["bek"].pk, audience["dina"].pk, stranger.pk]
+    among = audience_queryset(send, at_send_time=True, among=some).values_list("pk", flat=True)
+    assert set(among) == everyone & set(some)

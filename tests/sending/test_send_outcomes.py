@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mailer.env import smtp_from_url
@@ -151,6 +153,14 @@ def test_it_leaves_rows_to_retry_when_the_server_is_unreachable(
     assert "unreachable" in report.stopped
     assert set(Delivery.objects.filter(send=started).values_list("status", flat=True)) == {
         "retrying"}
+
+
+def test_a_batch_without_failures_never_aggregates_its_range_for_the_error_budget(
+        started: Send, sink: SinkServer) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        report = run_all(started)
+    assert report.sent == 4
+    assert not [q["sql"] for q in queries.captured_queries if "FILTER (WHERE" in q["sql"]]
 
 
 def test_it_pauses_the_send_when_the_error_budget_is_spent(

@@ -46,6 +46,19 @@ def test_it_plans_with_a_single_insert_select(
     assert len(inserts) == 1 and "SELECT" in inserts[0]
 
 
+def test_planning_leaves_the_ledger_statistics_counting_the_new_send(
+        issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    send = send_create(issue, [lists["partners"], lists["public"]])
+    send_plan(send)
+    with connection.cursor() as cur:
+        cur.execute("SELECT most_common_vals::text FROM pg_stats "
+                    "WHERE tablename = 'sending_delivery' AND attname = 'send_id'")
+        common = cur.fetchone()
+    assert common is not None and str(send.pk) in common[0].strip("{}").split(",")
+
+
 def test_it_fills_the_insert_columns_in_their_declared_order(
         issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber]) -> None:
     send = send_create(issue, [lists["public"], lists["partners"]])
