@@ -70,6 +70,11 @@ SHORT_RETRY_HORIZON = 300.0
 # How often a worker looks at the send's status inside a chunk, so that a pause or a
 # cancel takes effect within about this long even on a slow, rate-limited route.
 STATUS_CHECK_SECONDS = 1.0
+# How long a tick may wait for more connections to finish before it records what it
+# has. Nothing is sent meanwhile by the connections waiting to be recorded, so this
+# only delays them; against a local sink it cut the ledger's time per message by about
+# a third (0.27-0.31 -> 0.19-0.20 ms) and raised the send rate 4-12 % in alternating runs.
+GROUP_WAIT_SECONDS = 0.002
 
 
 @dataclass
@@ -358,14 +363,23 @@ class RangeSender:
 
     def _tick(self) -> None:
         """Wait for at least one connection to finish, then record every finished
-        message in one statement."""
+        message in one statement. Until half of the busy connections have finished, it
+        waits up to GROUP_WAIT_SECONDS for more: fewer, fuller statements."""
         started = time.perf_counter()
         done = [self.results.get()]
-        while True:
+        busy = sum(c.busy for c in self.conns)
+        until = started + GROUP_WAIT_SECONDS
+        while len(done) < busy:
             try:
                 done.append(self.results.get_nowait())
             except queue.Empty:
-                break
+                left = until - time.perf_counter()
+                if 2 * len(done) >= busy or left <= 0:
+                    break
+                try:
+                    done.append(self.results.get(timeout=left))
+                except queue.Empty:
+                    break
         recorded_at = time.perf_counter()
         self.timings.wait += recorded_at - started
         try:
