@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -41,15 +42,18 @@ def _crlf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
 
 
+HEADER_UNSAFE_URL = re.compile(r"[\s<>]")  # \s: what str.isspace() calls whitespace
 PLAIN_VALUE = re.compile(r"[\x20-\x3c\x3e-\x7e]+")  # printable ASCII but "=": QP leaves it as is
 QP_PIECE = QP_MAX_LINE - 1  # characters before a soft line break
 
 
+@lru_cache(maxsize=1024)
 def qp_encode_chunk(text: str) -> bytes:
     """QP-encode ``text`` so that the result can be followed by any other chunk.
 
     The result ends either with a hard line break (the text ended with one) or a
-    soft line break, so the next chunk starts at column 0.
+    soft line break, so the next chunk starts at column 0. Cached: many values repeat
+    from one recipient to the next (the web-version link, an organisation).
     """
     if not text:
         return b""
@@ -251,7 +255,7 @@ class MessageTemplate:
     def _list_headers(self, rcpt: Recipient, values: Mapping[str, str]) -> list[bytes]:
         slug = rcpt.list_slug or "newsletter"
         url = values["unsubscribe_url"]
-        if any(c.isspace() or c in "<>" for c in url):
+        if HEADER_UNSAFE_URL.search(url):
             raise ValueError(f"unsubscribe URL {url!r} cannot go into a header")
         # RFC 8058: exactly one https URI plus the One-Click POST marker; RFC 2369:
         # a mailto for clients that unsubscribe by mail (not for test sends, which

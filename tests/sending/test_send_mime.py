@@ -10,6 +10,7 @@ import re
 import string
 from email.message import EmailMessage
 
+import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -184,3 +185,12 @@ def test_it_dot_stuffs_the_smtp_form_of_a_message(
     assert not any(line.startswith(b".") and not line.startswith(b"..")
                    for line in wire.split(b"\r\n"))
 
+
+
+@pytest.mark.parametrize("bad", ["\r\nBcc: x@evil.example", " x", "\u2028x", "\u00a0x", ">x", "<x"])
+def test_an_unsubscribe_url_that_could_break_its_header_is_refused(bad: str) -> None:
+    template = MessageTemplate(send_id=7, feedback_campaign="send7", subject="s", from_name="",
+                               text_parts=["x"], html_parts=["x"])
+    rcpt = Recipient(1, 2, "a@b.org", "", "", None, "")
+    with pytest.raises(ValueError, match="cannot go into a header"):
+        template.build(rcpt, {"unsubscribe_url": UNSUB + bad})
