@@ -17,7 +17,6 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -106,8 +105,9 @@ class LeaseHeartbeat:
 
     A live process whose sender is stuck must not keep its rows forever either: when
     the sender has not moved (``progress``) for ``stall_seconds``, the heartbeat stops
-    renewing, says so in the log, and the rows go to another worker when their leases
-    run out, as if the process had died (its message on the wire is flagged
+    renewing and says so in the log; the sender, should it wake, stops at its next step
+    (``gave_up``); the rows go to another worker when their leases run out, as if the
+    process had died (its message on the wire is flagged
     ``possibly_duplicated`` by lease expiry, DESIGN.md invariant 3).
 
     Not started inside an open transaction (tests run one around everything): the
@@ -118,6 +118,7 @@ class LeaseHeartbeat:
         self.args = (send_id, low_id, high_id, owner)
         self.stall_seconds = stall_seconds
         self.progressed = time.monotonic()
+        self.gave_up = False  # the rows were given up: the sender must stop too
         self.stopped = threading.Event()
         self.thread: threading.Thread | None = None
 
@@ -138,6 +139,7 @@ class LeaseHeartbeat:
             while not self.stopped.wait(settings.SEND_LEASE_SECONDS / 3):
                 quiet = time.monotonic() - self.progressed
                 if quiet > self.stall_seconds:
+                    self.gave_up = True
                     log.error("send %s batch %s: the sender has not moved for %.0f s (a hung "
                               "SMTP answer or database call?); its leases are no longer "
                               "renewed, so another worker takes the rows over once they run "
@@ -202,7 +204,7 @@ def delivery_send_range(send_id: int, low_id: int, high_id: int) -> RangeReport:
         heartbeat.begin()
         with ledger.outcome_commits_relaxed():
             RangeSender(send, low_id, high_id, conns, results, route, report,
-                        progress=heartbeat.progress).run()
+                        heartbeat=heartbeat).run()
     except DatabaseError:
         raise  # the ledger itself is away: nothing can be recorded; leases run out
     except Exception as exc:  # about the send, not a recipient (DESIGN.md): pause, say why
@@ -239,9 +241,9 @@ class RangeSender:
 
     def __init__(self, send: Send, low_id: int, high_id: int, conns: list[Connection],
                  results: queue.SimpleQueue[Result], route: ChosenRoute, report: RangeReport,
-                 *, progress: Callable[[], None] = lambda: None):
+                 *, heartbeat: LeaseHeartbeat | None = None):
         self.send, self.low_id, self.high_id = send, low_id, high_id
-        self.progress = progress  # tells the lease heartbeat that this sender moves
+        self.heartbeat = heartbeat
         self.conns, self.results, self.route, self.report = conns, results, route, report
         self.factory = MessageFactory(send)
         self.signing = signing_on()
@@ -265,10 +267,19 @@ class RangeSender:
             while any(c.busy for c in self.conns):
                 self._tick()
 
+    def progress(self) -> None:
+        """Tell the lease heartbeat that this sender moves."""
+        if self.heartbeat is not None:
+            self.heartbeat.progress()
+
     def _sending(self, *, now: bool = False) -> bool:
         """Whether the send is still sending; looked up at most every STATUS_CHECK_SECONDS
         (or ``now``), so a pause or cancel takes effect within about that long."""
         if self.report.stopped:
+            return False
+        if self.heartbeat is not None and self.heartbeat.gave_up:
+            # Another worker takes these rows over once their leases run out.
+            self.report.stopped = "the rows were given up: the sender had stalled"
             return False
         if now or time.monotonic() > self.look_at:
             self.look_at = time.monotonic() + STATUS_CHECK_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -16,10 +17,12 @@ from django.utils import timezone
 
 from mailer.issues.models import Issue
 from mailer.sending import delivery as ledger
+from mailer.sending.connections import Result, connections_open
 from mailer.sending.mime import message_id_for
 from mailer.sending.models import Delivery, Send, SendBatch
 from mailer.sending.planning import send_create, send_start
-from mailer.sending.runner import LeaseHeartbeat, delivery_send_range
+from mailer.sending.routes import route_for
+from mailer.sending.runner import LeaseHeartbeat, RangeReport, RangeSender, delivery_send_range
 from mailer.sending.verp import verp_read
 from mailer.sink.server import SinkServer
 from subscribers.models import MailingList, Subscriber, Subscription
@@ -238,6 +241,20 @@ def test_the_heartbeat_gives_the_rows_up_when_the_sender_has_not_moved_for_its_s
     finally:
         heartbeat.end()
     assert returned == len(short_leases.claimed)
+
+
+def test_a_sender_whose_heartbeat_gave_its_rows_up_sends_nothing_more(
+        started: Send, sink: SinkServer) -> None:
+    low, high = SendBatch.objects.filter(send=started).values_list("low_id", "high_id").get()
+    heartbeat = LeaseHeartbeat(started.pk, low, high, "w1")
+    heartbeat.gave_up = True
+    route, results, report = route_for(started), queue.SimpleQueue[Result](), RangeReport()
+    conns = connections_open(route, "w1", 2, results)
+    RangeSender(started, low, high, conns, results, route, report, heartbeat=heartbeat).run()
+    assert "stalled" in report.stopped
+    assert not sink.messages()
+    assert set(Delivery.objects.filter(send=started).values_list("status", flat=True)) == {
+        "pending"}
 
 
 @pytest.mark.django_db(transaction=True)
