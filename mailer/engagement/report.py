@@ -27,6 +27,23 @@ D = Delivery.Status
 CHART_HOURS = 72
 
 
+class Rates:
+    """Open and click rates of people (machines and proxies left out) among those the
+    mail reached; None when it reached nobody."""
+
+    delivered: int
+    opens_unique: int
+    clicks_unique: int
+
+    @property
+    def open_rate(self) -> float | None:
+        return self.opens_unique / self.delivered if self.delivered else None
+
+    @property
+    def click_rate(self) -> float | None:
+        return self.clicks_unique / self.delivered if self.delivered else None
+
+
 @dataclass
 class LinkFigures:
     url: str
@@ -43,7 +60,7 @@ class Breakdown:
 
 
 @dataclass
-class Engagement:
+class Engagement(Rates):
     tracking_mode: str
     delivered: int
     opens_unique: int
@@ -59,14 +76,6 @@ class Engagement:
     by_list: list[Breakdown] = field(default_factory=list)
     by_language: list[Breakdown] = field(default_factory=list)
     by_country: list[Breakdown] = field(default_factory=list)
-
-    @property
-    def open_rate(self) -> float | None:
-        return self.opens_unique / self.delivered if self.delivered else None
-
-    @property
-    def click_rate(self) -> float | None:
-        return self.clicks_unique / self.delivered if self.delivered else None
 
     @property
     def click_to_open(self) -> float | None:
@@ -221,18 +230,10 @@ def engagement_csv(figures: Engagement) -> Iterator[str]:
 
 
 @dataclass
-class IssueRates:
+class IssueRates(Rates):
     delivered: int
     opens_unique: int
     clicks_unique: int
-
-    @property
-    def open_rate(self) -> float | None:
-        return self.opens_unique / self.delivered if self.delivered else None
-
-    @property
-    def click_rate(self) -> float | None:
-        return self.clicks_unique / self.delivered if self.delivered else None
 
 
 def issues_rates(issue_ids: list[int]) -> dict[int, IssueRates]:
