@@ -18,7 +18,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    IntegerField,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Now
 
 from mailer.engagement.planning import tracking_freeze
@@ -173,37 +185,29 @@ def batches_cut(send_id: int, size: int) -> list[tuple[int, int, int]]:
         return [(int(lo), int(hi), int(n)) for lo, hi, n in cur.fetchall()]
 
 
-AUDIENCE_TABLES = (Subscriber, Subscription, Suppression)
+AUDIENCE_TABLES: tuple[type[Model], ...] = (Subscriber, Subscription, Suppression)
 
 
-def _statistics_refresh(cur: Any, *, ledger: bool = False) -> None:
-    """ANALYZE the audience tables on PostgreSQL before planning.
+def _statistics_refresh(cur: Any, models: Sequence[type[Model]]) -> None:
+    """ANALYZE these tables on PostgreSQL (inside a transaction, its own rows count).
 
-    A list imported minutes ago has no statistics yet (autovacuum has not come
-    round); the planner then estimates one row and the send-time re-check query
-    became a nested loop over the whole list: 2.6 s per chunk of 50 instead of
-    0.3 ms at 100,000 subscribers. ANALYZE samples, so this costs well under a
-    second once per send. ``ledger``: the plan checks other sends' rows, so the
-    ledger's statistics must be current too (a 1,000,000-row send planned a minute
-    ago still looked empty, and the planner merged along the index of the table
-    being filled).
+    Before planning, the audience tables: a list imported minutes ago has no statistics
+    yet (autovacuum has not come round); the planner then estimates one row and the
+    send-time re-check query became a nested loop over the whole list: 2.6 s per chunk
+    of 50 instead of 0.3 ms at 100,000 subscribers. ANALYZE samples, so this costs well
+    under a second once per send. The ledger too when the plan checks other sends'
+    rows (a 1,000,000-row send planned a minute ago still looked empty, and the planner
+    merged along the index of the table being filled).
+
+    After the INSERT, the ledger again: batches look rows up by send and id range
+    (claims, the error budget, tracking modes), and with the statistics of before the
+    INSERT the planner took a 50,000-row send for 48 rows and read all of them for each
+    such lookup: 8 ms instead of 0.2 ms per 500 rows in the benchmark.
     """
     if connection.vendor != "postgresql":
         return
-    models = AUDIENCE_TABLES + ((Delivery,) if ledger else ())
     tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
     cur.execute(f"ANALYZE {tables}")
-
-
-def _ledger_statistics_refresh(cur: Any) -> None:
-    """ANALYZE the ledger on PostgreSQL once the send's rows are in (this transaction's
-    own rows count). Batches look rows up by send and id range (claims, the error
-    budget, tracking modes); with the statistics of before the INSERT the planner took a
-    50,000-row send for 48 rows and read all of them for each such lookup: 8 ms instead
-    of 0.2 ms per 500 rows in the benchmark. Autovacuum would come round only after a
-    minute, when a send of that size is over."""
-    if connection.vendor == "postgresql":
-        cur.execute(f"ANALYZE {connection.ops.quote_name(Delivery._meta.db_table)}")
 
 
 @dataclass(frozen=True)
@@ -262,12 +266,12 @@ def send_plan(send: Send, *, batch_size: int | None = None) -> PlanResult:
             # 1,000,000 recipients).
             replan = Delivery.objects.filter(send_id=send.pk).exists()
             others = issue_reached_elsewhere(send, at_send_time=False).exists()
-            _statistics_refresh(cur, ledger=others)
+            _statistics_refresh(cur, AUDIENCE_TABLES + ((Delivery,) if others else ()))
             sql, params = plan_insert_sql(send, replan=replan, others_reached=others)
             cur.execute(sql, params)
             inserted = max(cur.rowcount, 0)
             if inserted:
-                _ledger_statistics_refresh(cur)
+                _statistics_refresh(cur, (Delivery,))
         ranges = batches_cut(send.pk, size)
         SendBatch.objects.bulk_create(
             [SendBatch(send_id=send.pk, low_id=lo, high_id=hi, size=n) for lo, hi, n in ranges],

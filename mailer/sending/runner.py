@@ -381,16 +381,12 @@ class RangeSender:
         busy = sum(c.busy for c in self.conns)
         until = started + GROUP_WAIT_SECONDS
         while len(done) < busy:
+            left = until - time.perf_counter() if 2 * len(done) < busy else 0.0
             try:
-                done.append(self.results.get_nowait())
+                done.append(self.results.get(timeout=left) if left > 0
+                            else self.results.get_nowait())
             except queue.Empty:
-                left = until - time.perf_counter()
-                if 2 * len(done) >= busy or left <= 0:
-                    break
-                try:
-                    done.append(self.results.get(timeout=left))
-                except queue.Empty:
-                    break
+                break
         recorded_at = time.perf_counter()
         self.timings.wait += recorded_at - started
         try:

@@ -194,6 +194,15 @@ class ShortLeases:
     def heartbeat(self, **options: Any) -> LeaseHeartbeat:
         return LeaseHeartbeat(self.send.pk, self.low, self.high, "w1", **options)
 
+    def renewed_by(self, heartbeat: LeaseHeartbeat, what: str) -> None:
+        """Run ``heartbeat`` until it has renewed the first row's lease, then end it."""
+        first_lease = self.lease()
+        heartbeat.begin()
+        try:
+            wait_until(lambda: self.lease() > first_lease, timeout=10, what=what)
+        finally:
+            heartbeat.end()
+
 
 @pytest.fixture
 def short_leases(issue: Issue, lists: dict[str, MailingList], audience: dict[str, Subscriber],
@@ -211,14 +220,8 @@ def test_the_heartbeat_renews_the_leases_of_a_live_worker_and_stops_with_it(
         short_leases: ShortLeases) -> None:
     """Leases are short; a worker that lives (however slow its relay) keeps its rows
     because a thread renews them, and stops renewing when the batch ends."""
-    first_lease = short_leases.lease()
     heartbeat = short_leases.heartbeat()
-    heartbeat.begin()
-    try:
-        wait_until(lambda: short_leases.lease() > first_lease,
-                   timeout=10, what="the lease to be renewed")
-    finally:
-        heartbeat.end()
+    short_leases.renewed_by(heartbeat, "the lease to be renewed")
     assert heartbeat.thread is not None and not heartbeat.thread.is_alive()
     assert SendBatch.objects.get(send=short_leases.send).status == "running"
 
@@ -427,7 +430,6 @@ def test_the_heartbeat_keeps_renewing_after_a_failed_renewal(
     heartbeat for good, and a live batch then lost its rows when the lease ran out."""
     from django.db import DatabaseError
 
-    first_lease = short_leases.lease()
     real, calls = ledger.delivery_lease_extend, []
 
     def flaky(*args: Any, **kwargs: Any) -> int:
@@ -437,11 +439,6 @@ def test_the_heartbeat_keeps_renewing_after_a_failed_renewal(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(ledger, "delivery_lease_extend", flaky)
-    heartbeat = short_leases.heartbeat()
-    heartbeat.begin()
-    try:
-        wait_until(lambda: short_leases.lease() > first_lease,
-                   timeout=10, what="the lease to be renewed after a failed renewal")
-    finally:
-        heartbeat.end()
+    short_leases.renewed_by(short_leases.heartbeat(),
+                            "the lease to be renewed after a failed renewal")
     assert len(calls) >= 2
